@@ -1,0 +1,99 @@
+"""The loop CEM and MPPI share: sample around a Gaussian, score in one batch, refit, keep the best.
+
+Axis legend: B episodes planned at once, N candidates, H horizon (model steps), A action size of one
+model step. Standard deviations (``init_std``, ``min_std``, ``max_std``) are fractions of half the
+action range per dimension, so the same settings fit any bounds ([-1, 1] makes them absolute).
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Sequence
+
+import torch
+from torch import Tensor
+
+from worldplan.planners.base import CostFn, PlanResult
+from worldplan.planners.sampling import as_bounds, initial_mean, sample_candidates, score_candidates
+
+
+def _require(ok: bool, message: str) -> None:
+    if not ok:
+        raise ValueError(message)
+
+
+class GaussianPlanner(abc.ABC):
+    """Iterative sampling planner over a diagonal Gaussian; subclasses say how to refit it.
+
+    ``plan`` returns the best sequence seen over all iterations (not the final mean): candidate 0 of
+    each iteration is the current mean, so the best cost trace is non-increasing and a warm start
+    that is already optimal is returned unchanged.
+    """
+
+    def __init__(
+        self,
+        *,
+        horizon: int,
+        action_low: Tensor | Sequence[float],
+        action_high: Tensor | Sequence[float],
+        num_samples: int,
+        iterations: int,
+        init_std: float,
+        min_std: float,
+        max_std: float | None,
+        seed: int,
+        device: str | torch.device,
+    ) -> None:
+        _require(horizon >= 1, f"horizon must be >= 1, got {horizon}")
+        _require(num_samples >= 2, f"num_samples must be >= 2 (the mean plus samples), got {num_samples}")
+        _require(iterations >= 1, f"iterations must be >= 1, got {iterations}")
+        _require(init_std > 0 and min_std > 0, f"init_std and min_std must be > 0, got {init_std}, {min_std}")
+        _require(max_std is None or max_std >= min_std, f"max_std ({max_std}) must be >= min_std ({min_std})")
+        self.horizon = horizon
+        self.num_samples = num_samples
+        self.iterations = iterations
+        self.device = torch.device(device)
+        self.action_low, self.action_high = as_bounds(action_low, action_high, self.device)
+        half_range = (self.action_high - self.action_low) / 2
+        self.init_std = init_std * half_range  # (A,)
+        self.min_std = min_std * half_range  # (A,)
+        self.max_std = None if max_std is None else max_std * half_range  # (A,) or None
+        self.seed = seed
+        self.generator = torch.Generator(device=self.device)
+        self.generator.manual_seed(seed)
+
+    @abc.abstractmethod
+    def _refit(self, candidates: Tensor, costs: Tensor, mean: Tensor, std: Tensor) -> tuple[Tensor, Tensor]:
+        """Return the next (mean, std), each (B, H, A), from candidates (B, N, H, A) and costs (B, N)."""
+
+    @torch.no_grad()
+    def plan(self, cost_fn: CostFn, batch_size: int, warm_start: Tensor | None = None) -> PlanResult:
+        """Search action sequences for ``batch_size`` episodes at once.
+
+        Args:
+            cost_fn: (B, N, H, A) -> (B, N), lower is better; called once per iteration.
+            batch_size: B.
+            warm_start: (B, H, A) initial mean (e.g. ``shift_plan`` of the previous plan), clamped to
+                the bounds; None starts from the bounds' midpoint.
+
+        Returns:
+            PlanResult with actions (B, H, A) the best sequence seen, cost_trace (B, iterations) the
+            best cost after each iteration, evaluations = num_samples x iterations.
+        """
+        mean = initial_mean(warm_start, batch_size, self.horizon, self.action_low, self.action_high)
+        std = self.init_std.expand_as(mean).clone()
+        best_actions = mean.clone()
+        best_cost = torch.full((batch_size,), float("inf"), device=self.device)
+        trace = torch.empty((batch_size, self.iterations), device=self.device)
+        rows = torch.arange(batch_size, device=self.device)
+        for it in range(self.iterations):
+            candidates = sample_candidates(mean, std, self.num_samples, self.action_low, self.action_high, self.generator)
+            costs = score_candidates(cost_fn, candidates)  # (B, N)
+            it_cost, it_index = costs.min(dim=1)  # (B,)
+            improved = it_cost < best_cost
+            best_actions = torch.where(improved[:, None, None], candidates[rows, it_index], best_actions)
+            best_cost = torch.minimum(best_cost, it_cost)
+            trace[:, it] = best_cost
+            mean, std = self._refit(candidates, costs, mean, std)
+            std = std.clamp(min=self.min_std, max=self.max_std)
+        return PlanResult(actions=best_actions, cost_trace=trace, evaluations=self.num_samples * self.iterations)

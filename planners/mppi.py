@@ -1,0 +1,76 @@
+"""Model predictive path integral planning over action sequences (TD-MPC2 / pytorch_mppi style).
+
+Axis legend: B episodes planned at once, N candidates, H horizon (model steps), A action size of one
+model step, K elites (all N when ``num_elites`` is None).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import Tensor
+
+from worldplan.planners.cem import top_elites
+from worldplan.planners.gaussian import GaussianPlanner
+
+
+class MPPI(GaussianPlanner):
+    """Refit a Gaussian to the candidates weighted by ``softmax(-(cost - min cost) / temperature)``.
+
+    Args:
+        horizon: H, model steps per sequence.
+        action_low, action_high: (A,) bounds of one model-step action.
+        num_samples: N candidates per episode and iteration (one of them is the current mean).
+        iterations: refits per plan; the cost function is called once per iteration.
+        temperature: softmax temperature in cost units; lower is greedier.
+        init_std: initial std as a fraction of half the action range.
+        min_std, max_std: std floor and ceiling, same units.
+        num_elites: weight only the K best candidates (TD-MPC2); None weights all N (classic MPPI).
+        seed: seed of the planner's ``torch.Generator``.
+        device: where candidates are sampled and costs are expected.
+    """
+
+    def __init__(
+        self,
+        *,
+        horizon: int,
+        action_low: Tensor | Sequence[float],
+        action_high: Tensor | Sequence[float],
+        num_samples: int = 300,
+        iterations: int = 30,
+        temperature: float = 0.5,
+        init_std: float = 1.0,
+        min_std: float = 0.05,
+        max_std: float = 2.0,
+        num_elites: int | None = None,
+        seed: int = 0,
+        device: str | torch.device = "cpu",
+    ) -> None:
+        super().__init__(
+            horizon=horizon,
+            action_low=action_low,
+            action_high=action_high,
+            num_samples=num_samples,
+            iterations=iterations,
+            init_std=init_std,
+            min_std=min_std,
+            max_std=max_std,
+            seed=seed,
+            device=device,
+        )
+        if temperature <= 0:
+            raise ValueError(f"temperature must be > 0, got {temperature}")
+        if num_elites is not None and not 1 <= num_elites <= num_samples:
+            raise ValueError(f"num_elites must be None or in [1, num_samples={num_samples}], got {num_elites}")
+        self.temperature = temperature
+        self.num_elites = num_samples if num_elites is None else num_elites
+
+    def _refit(self, candidates: Tensor, costs: Tensor, mean: Tensor, std: Tensor) -> tuple[Tensor, Tensor]:
+        """Weighted mean and std of the (elite) candidates; each (B, H, A). +inf costs get weight 0."""
+        elites, elite_costs = top_elites(candidates, costs, self.num_elites)  # (B, K, H, A), (B, K)
+        shifted = elite_costs - elite_costs[:, :1]  # sorted: column 0 is the minimum, so shifted >= 0
+        weights = torch.softmax(-shifted / self.temperature, dim=1)[:, :, None, None]  # (B, K, 1, 1)
+        new_mean = (weights * elites).sum(dim=1)
+        new_std = (weights * (elites - new_mean.unsqueeze(1)) ** 2).sum(dim=1).sqrt()
+        return new_mean, new_std

@@ -1,0 +1,163 @@
+"""The parts every sampling planner shares: bounds, candidate sampling, scoring, warm starts.
+
+Axis legend: B episodes planned at once, N candidates, H horizon (model steps), A action size of one
+model step. Everything here is torch tensor code; nothing knows about models or envs.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Sequence
+
+import torch
+from torch import Tensor
+
+from worldplan.planners.base import CostFn
+
+logger = logging.getLogger(__name__)
+
+
+class NonFiniteCostError(ValueError):
+    """The cost function returned no finite cost for some episode (NaN or inf everywhere)."""
+
+
+def as_bounds(
+    action_low: Tensor | Sequence[float], action_high: Tensor | Sequence[float], device: torch.device
+) -> tuple[Tensor, Tensor]:
+    """Check and convert action bounds.
+
+    Args:
+        action_low: (A,) lower bound of one model-step action.
+        action_high: (A,) upper bound, strictly above ``action_low`` everywhere.
+        device: where the planner keeps its tensors.
+
+    Returns:
+        (low, high), each (A,) float32 on ``device``.
+    """
+    low = torch.as_tensor(action_low, dtype=torch.float32).to(device)
+    high = torch.as_tensor(action_high, dtype=torch.float32).to(device)
+    if low.ndim != 1 or low.shape != high.shape or low.numel() == 0:
+        raise ValueError(
+            f"action_low and action_high must both have shape (A,) with A >= 1, got "
+            f"{tuple(low.shape)} and {tuple(high.shape)}"
+        )
+    if not (torch.isfinite(low).all() and torch.isfinite(high).all()):
+        raise ValueError("action bounds must be finite; clip unbounded action spaces before planning")
+    if not (low < high).all():
+        bad = torch.nonzero(low >= high).flatten().tolist()
+        raise ValueError(f"action_low must be < action_high in every dimension; violated at indices {bad}")
+    return low, high
+
+
+def initial_mean(
+    warm_start: Tensor | None, batch_size: int, horizon: int, low: Tensor, high: Tensor
+) -> Tensor:
+    """The sampling mean of the first iteration.
+
+    Args:
+        warm_start: (B, H, A) a previous plan (shifted), or None for the bounds' midpoint.
+        batch_size: B.
+        horizon: H.
+        low, high: (A,) action bounds.
+
+    Returns:
+        (B, H, A) float32 mean inside the bounds (a warm start is clamped to them).
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    expected = (batch_size, horizon, low.numel())
+    if warm_start is None:
+        return ((low + high) / 2).expand(expected).clone()
+    if tuple(warm_start.shape) != expected:
+        raise ValueError(f"warm_start must have shape (B, H, A) = {expected}, got {tuple(warm_start.shape)}")
+    mean = warm_start.detach().to(device=low.device, dtype=torch.float32)
+    if not torch.isfinite(mean).all():
+        raise ValueError("warm_start contains NaN or inf; pass None or a finite plan")
+    return torch.maximum(torch.minimum(mean, high), low)
+
+
+def sample_candidates(
+    mean: Tensor, std: Tensor, num_samples: int, low: Tensor, high: Tensor, generator: torch.Generator
+) -> Tensor:
+    """Draw candidate sequences from a diagonal Gaussian, clamped to the bounds.
+
+    Candidate 0 of every episode is the mean itself, so the best cost seen can never get worse
+    from one iteration to the next.
+
+    Args:
+        mean: (B, H, A) sampling mean, inside the bounds.
+        std: (B, H, A) sampling standard deviation.
+        num_samples: N (>= 2), candidates per episode including the mean.
+        low, high: (A,) action bounds.
+        generator: seeded generator on the planner's device.
+
+    Returns:
+        (B, N, H, A) candidates inside [low, high].
+    """
+    batch, horizon, action_dim = mean.shape
+    noise = torch.randn(
+        (batch, num_samples - 1, horizon, action_dim), generator=generator, device=mean.device, dtype=mean.dtype
+    )
+    candidates = torch.cat([mean.unsqueeze(1), mean.unsqueeze(1) + std.unsqueeze(1) * noise], dim=1)
+    return torch.maximum(torch.minimum(candidates, high), low)
+
+
+def score_candidates(cost_fn: CostFn, candidates: Tensor) -> Tensor:
+    """Call ``cost_fn`` once on all B x N candidates and check what comes back.
+
+    Non-finite costs of a few candidates become +inf (never chosen) and are logged; an episode whose
+    costs are all non-finite raises ``NonFiniteCostError``.
+
+    Args:
+        cost_fn: (B, N, H, A) -> (B, N), lower is better.
+        candidates: (B, N, H, A).
+
+    Returns:
+        (B, N) float32 costs on the candidates' device, +inf where the cost was not finite.
+    """
+    expected = tuple(candidates.shape[:2])
+    costs = cost_fn(candidates)
+    if not isinstance(costs, Tensor):
+        raise TypeError(f"cost_fn must return a Tensor of shape (B, N) = {expected}, got {type(costs).__name__}")
+    if tuple(costs.shape) != expected:
+        raise ValueError(
+            f"cost_fn returned shape {tuple(costs.shape)} for actions of shape {tuple(candidates.shape)}; "
+            f"expected (B, N) = {expected}"
+        )
+    costs = costs.detach().to(device=candidates.device, dtype=torch.float32)
+    finite = torch.isfinite(costs)
+    if finite.all():
+        return costs
+    dead = torch.nonzero(~finite.any(dim=1)).flatten().tolist()
+    if dead:
+        raise NonFiniteCostError(
+            f"cost_fn returned no finite cost for episodes {dead} (all {expected[1]} candidates NaN or inf); "
+            "check the model outputs and the goal features"
+        )
+    logger.warning(
+        "cost_fn returned %d non-finite costs out of %d; treating them as +inf", int((~finite).sum()), costs.numel()
+    )
+    return torch.where(finite, costs, torch.full_like(costs, float("inf")))
+
+
+def shift_plan(actions: Tensor, steps: int) -> Tensor:
+    """Drop the first ``steps`` executed actions of a plan and pad the tail with its last action.
+
+    Repeating the last action (rather than the bounds' midpoint) keeps the warm start a plausible
+    continuation of the plan, as in TD-MPC2's and pytorch_mppi's receding-horizon loops.
+
+    Args:
+        actions: (B, H, A) plans.
+        steps: model steps executed, >= 0; ``steps >= H`` gives the last action repeated H times.
+
+    Returns:
+        (B, H, A) the shifted plans (a new tensor).
+    """
+    if actions.ndim != 3:
+        raise ValueError(f"actions must have shape (B, H, A), got {tuple(actions.shape)}")
+    if steps < 0:
+        raise ValueError(f"steps must be >= 0, got {steps}")
+    horizon = actions.shape[1]
+    kept = actions[:, min(steps, horizon) :]
+    pad = actions[:, -1:].expand(-1, horizon - kept.shape[1], -1)
+    return torch.cat([kept, pad], dim=1)
