@@ -47,8 +47,11 @@ class GaussianPlanner(abc.ABC):
         _require(horizon >= 1, f"horizon must be >= 1, got {horizon}")
         _require(num_samples >= 2, f"num_samples must be >= 2 (the mean plus samples), got {num_samples}")
         _require(iterations >= 1, f"iterations must be >= 1, got {iterations}")
-        _require(init_std > 0 and min_std > 0, f"init_std and min_std must be > 0, got {init_std}, {min_std}")
-        _require(max_std is None or max_std >= min_std, f"max_std ({max_std}) must be >= min_std ({min_std})")
+        _require(min_std > 0, f"min_std must be > 0, got {min_std}")
+        _require(
+            min_std <= init_std and (max_std is None or init_std <= max_std),
+            f"need min_std <= init_std <= max_std, got {min_std}, {init_std}, {max_std}",
+        )
         self.horizon = horizon
         self.num_samples = num_samples
         self.iterations = iterations
@@ -86,8 +89,9 @@ class GaussianPlanner(abc.ABC):
         best_cost = torch.full((batch_size,), float("inf"), device=self.device)
         trace = torch.empty((batch_size, self.iterations), device=self.device)
         rows = torch.arange(batch_size, device=self.device)
+        low, high = self.action_low, self.action_high
         for it in range(self.iterations):
-            candidates = sample_candidates(mean, std, self.num_samples, self.action_low, self.action_high, self.generator)
+            candidates = sample_candidates(mean, std, self.num_samples, low, high, self.generator)  # (B, N, H, A)
             costs = score_candidates(cost_fn, candidates)  # (B, N)
             it_cost, it_index = costs.min(dim=1)  # (B,)
             improved = it_cost < best_cost

@@ -1,0 +1,50 @@
+"""The refit rules of CEM and MPPI on hand-made candidates, checked against their formulas."""
+
+from __future__ import annotations
+
+import torch
+
+from worldplan.planners import CEM, MPPI
+
+# One episode, four candidates of one step and one action dimension: values 0, 1, 2, 3; costs 3, 0, 1, 2.
+CANDIDATES = torch.tensor([0.0, 1.0, 2.0, 3.0]).view(1, 4, 1, 1)  # (B, N, H, A)
+COSTS = torch.tensor([[3.0, 0.0, 1.0, 2.0]])  # (B, N)
+MEAN, STD = torch.full((1, 1, 1), 10.0), torch.full((1, 1, 1), 4.0)  # (B, H, A)
+BOUNDS = dict(horizon=1, action_low=[-5.0], action_high=[5.0], num_samples=4)
+
+
+def test_cem_refits_to_mean_and_population_std_of_the_elites() -> None:
+    mean, std = CEM(num_elites=2, **BOUNDS)._refit(CANDIDATES, COSTS, MEAN, STD)  # elites: 1 and 2
+    assert torch.allclose(mean, torch.tensor(1.5)) and torch.allclose(std, torch.tensor(0.5))
+
+
+def test_cem_momentum_blends_old_and_elite_statistics() -> None:
+    mean, std = CEM(num_elites=2, momentum=0.25, **BOUNDS)._refit(CANDIDATES, COSTS, MEAN, STD)
+    assert torch.allclose(mean, torch.tensor(0.25 * 10 + 0.75 * 1.5))
+    assert torch.allclose(std, torch.tensor(0.25 * 4 + 0.75 * 0.5))
+
+
+def test_mppi_weights_are_softmax_of_negative_cost_over_temperature() -> None:
+    mean, std = MPPI(temperature=2.0, **BOUNDS)._refit(CANDIDATES, COSTS, MEAN, STD)
+    weights = torch.softmax(-COSTS[0] / 2.0, dim=0)
+    expected_mean = (weights * CANDIDATES.flatten()).sum()
+    expected_std = (weights * (CANDIDATES.flatten() - expected_mean) ** 2).sum().sqrt()
+    assert torch.allclose(mean, expected_mean) and torch.allclose(std, expected_std)
+
+
+def test_mppi_with_elites_ignores_the_other_candidates() -> None:
+    mean, _ = MPPI(temperature=1e6, num_elites=2, **BOUNDS)._refit(CANDIDATES, COSTS, MEAN, STD)
+    assert torch.allclose(mean, torch.tensor(1.5), atol=1e-4)  # a huge temperature: uniform over 1 and 2
+
+
+def test_mppi_gives_infinite_costs_zero_weight() -> None:
+    costs = torch.tensor([[float("inf"), 0.0, float("inf"), float("inf")]])
+    mean, std = MPPI(temperature=1e6, **BOUNDS)._refit(CANDIDATES, costs, MEAN, STD)
+    assert torch.equal(mean, torch.ones(1, 1, 1)) and torch.equal(std, torch.zeros(1, 1, 1))
+
+
+def test_std_limits_are_fractions_of_half_the_action_range() -> None:
+    planner = MPPI(horizon=2, action_low=[-2.0], action_high=[2.0], init_std=0.3, min_std=0.1, max_std=0.5)
+    assert torch.allclose(planner.init_std, torch.tensor([0.6]))
+    assert torch.allclose(planner.min_std, torch.tensor([0.2]))
+    assert torch.allclose(planner.max_std, torch.tensor([1.0]))
