@@ -18,13 +18,10 @@ import torch
 from torch import Tensor
 
 from worldplan.planners.base import CostFn
+from worldplan.planners.sampling import NonFiniteCostError
 
 METRICS = ("l2", "l1")
 STEP_MODES = ("last", "all")
-
-
-class NonFiniteCostError(ValueError):
-    """A cost function produced NaN or infinite costs; planning on them would be silent garbage."""
 
 
 class LatentRolloutModel(Protocol):
@@ -115,7 +112,11 @@ def latent_goal_cost(
 
 
 def check_finite(cost: Tensor) -> Tensor:
-    """Return ``cost`` unchanged, or raise ``NonFiniteCostError`` naming how many entries are bad."""
+    """Return ``cost`` unchanged, or raise the planners' ``NonFiniteCostError`` naming how many are bad.
+
+    Stricter than the planners' own check (which drops a few non-finite candidates): a model that
+    returns NaN for in-bounds actions is broken, and an evaluation on it must stop.
+    """
     bad = ~torch.isfinite(cost)
     if bad.any():
         raise NonFiniteCostError(

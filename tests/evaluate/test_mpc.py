@@ -1,0 +1,155 @@
+"""The MPC loop on the Dot env with an exact fake model: stopping, budgets, warm starts, context, errors."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+
+from eval_fakes import DotEnv, DotModel, SpyPlanner
+from worldplan.envs.base import GoalTask
+from worldplan.evaluate.mpc import run_episodes
+from worldplan.planners import CEM, NonFiniteCostError, PlanResult, shift_plan
+
+
+class GridPlanner:
+    """Scores every constant sequence with per-env-step action in {-1, 0, 1}^2 and returns the best."""
+
+    def __init__(self, horizon: int, frameskip: int) -> None:
+        self.horizon = horizon
+        grid = torch.tensor(list(itertools.product((-1.0, 0.0, 1.0), repeat=2)))  # (9, 2)
+        self.candidates = grid.repeat(1, frameskip)[:, None].expand(-1, horizon, -1)  # (9, H, A)
+        self.action_low = -torch.ones(2 * frameskip)
+        self.batch_sizes: list[int] = []
+
+    def plan(self, cost_fn, batch_size, warm_start=None):
+        self.batch_sizes.append(batch_size)
+        candidates = self.candidates.expand(batch_size, -1, -1, -1)
+        costs = cost_fn(candidates)  # (B, 9)
+        best = costs.argmin(dim=1)
+        return PlanResult(actions=candidates[torch.arange(batch_size), best], cost_trace=costs.min(1).values[:, None],
+                          evaluations=len(self.candidates))
+
+
+def _task(env: DotEnv, start, goal, seed: int = 0) -> GoalTask:
+    start, goal = np.array(start, np.float32), np.array(goal, np.float32)
+    goal_image = env.render_state(goal)
+    env.set_state(start)
+    return GoalTask(start_state=start, goal_state=goal, goal_image=goal_image, seed=seed, offset=0)
+
+
+def _setup(goals, start=(0.0, 0.0)):
+    envs = [DotEnv() for _ in goals]
+    tasks = [_task(env, start, goal, seed=i) for i, (env, goal) in enumerate(zip(envs, goals))]
+    for env in envs:
+        env.calls.clear()
+    return envs, tasks
+
+
+def test_episode_stops_at_first_successful_step():
+    envs, tasks = _setup([(0.3, 0.0), (0.5, 0.1)])
+    planner = GridPlanner(horizon=1, frameskip=1)
+    results = run_episodes(envs, tasks, planner, DotModel(), frameskip=1, max_env_steps=20)
+    assert [r.success for r in results] == [True, True]
+    assert [r.steps for r in results] == [3, 5]
+    assert [r.frames.shape[0] for r in results] == [4, 6]
+    assert all(r.final_state_distance < DotEnv.success_threshold for r in results)
+
+
+def test_env_steps_are_exactly_the_executed_steps_and_planning_never_touches_envs():
+    envs, tasks = _setup([(0.3, 0.0), (0.5, 0.1)])
+    planner = SpyPlanner(GridPlanner(horizon=1, frameskip=1), envs)
+    results = run_episodes(envs, tasks, planner, DotModel(), frameskip=1, max_env_steps=20)
+    assert [env.calls["step"] for env in envs] == [r.steps for r in results]
+
+
+def test_finished_episodes_are_no_longer_planned():
+    envs, tasks = _setup([(0.3, 0.0), (0.5, 0.1)])
+    planner = GridPlanner(horizon=1, frameskip=1)
+    run_episodes(envs, tasks, planner, DotModel(), frameskip=1, max_env_steps=20)
+    assert planner.batch_sizes == [2, 2, 2, 1, 1]
+
+
+def test_episode_stops_at_the_step_budget():
+    envs, tasks = _setup([(0.9, 0.0)])
+    results = run_episodes(envs, tasks, GridPlanner(horizon=1, frameskip=1), DotModel(), frameskip=1, max_env_steps=4)
+    assert (results[0].success, results[0].steps, envs[0].calls["step"]) == (False, 4, 4)
+    assert results[0].final_state_distance == pytest.approx(0.5, abs=1e-5)
+
+
+def test_frameskip_executes_each_model_step_as_env_steps():
+    envs, tasks = _setup([(0.4, 0.0)])
+    results = run_episodes(envs, tasks, GridPlanner(horizon=1, frameskip=2), DotModel(frameskip=2), frameskip=2,
+                           max_env_steps=20)
+    assert (results[0].success, results[0].steps, len(results[0].plan_seconds)) == (True, 4, 2)
+
+
+def test_warm_start_is_previous_plan_shifted_by_executed_model_steps():
+    envs, tasks = _setup([(0.9, 0.9), (-0.9, 0.5)])
+    cem = CEM(horizon=3, action_low=[-1.0, -1.0], action_high=[1.0, 1.0], num_samples=16, num_elites=4,
+              iterations=2, seed=0)
+    spy = SpyPlanner(cem, envs)
+    run_episodes(envs, tasks, spy, DotModel(), frameskip=1, max_env_steps=6, replan_every=2)
+    assert spy.warm_starts[0] is None and len(spy.warm_starts) == 3
+    for previous, warm in zip(spy.plans, spy.warm_starts[1:]):
+        assert torch.equal(warm, shift_plan(previous, 2))
+
+
+class _ContextRecorder(DotModel):
+    def __init__(self, frameskip: int) -> None:
+        super().__init__(frameskip)
+        self.contexts: list[torch.Tensor] = []
+
+    def rollout(self, z_context, actions):
+        self.contexts.append(z_context.clone())
+        return super().rollout(z_context, actions)
+
+
+def test_context_is_last_frames_at_model_step_stride():
+    envs, tasks = _setup([(0.9, 0.0)])
+    model = _ContextRecorder(frameskip=2)
+    run_episodes(envs, tasks, GridPlanner(horizon=1, frameskip=2), model, frameskip=2, max_env_steps=6,
+                 context_frames=2)
+    x_positions = [ctx[0, :, 0, 0].tolist() for ctx in model.contexts]
+    assert x_positions == [pytest.approx([0.0]), pytest.approx([0.0, 0.2]), pytest.approx([0.2, 0.4])]
+
+
+def test_cem_on_exact_model_reaches_the_goal():
+    envs, tasks = _setup([(0.3, -0.2), (-0.2, 0.3)])
+    cem = CEM(horizon=3, action_low=[-1.0, -1.0], action_high=[1.0, 1.0], num_samples=64, num_elites=8,
+              iterations=4, seed=0)
+    results = run_episodes(envs, tasks, cem, DotModel(), frameskip=1, max_env_steps=15)
+    assert all(r.success for r in results)
+    assert all(r.evaluations == 64 * 4 * len(r.plan_seconds) for r in results)
+
+
+def test_goal_image_of_wrong_size_is_rejected():
+    envs, tasks = _setup([(0.3, 0.0)])
+    bad = GoalTask(tasks[0].start_state, tasks[0].goal_state, np.zeros((8, 8, 3), np.uint8), 0, 0)
+    with pytest.raises(ValueError, match="goal image"):
+        run_episodes(envs, [bad], GridPlanner(1, 1), DotModel(), frameskip=1, max_env_steps=5)
+
+
+def test_planner_action_size_must_be_frameskip_times_env_actions():
+    envs, tasks = _setup([(0.3, 0.0)])
+    with pytest.raises(ValueError, match="action size"):
+        run_episodes(envs, tasks, GridPlanner(1, frameskip=1), DotModel(), frameskip=2, max_env_steps=5)
+
+
+def test_replan_interval_longer_than_horizon_is_rejected():
+    envs, tasks = _setup([(0.3, 0.0)])
+    with pytest.raises(ValueError, match="replan_every"):
+        run_episodes(envs, tasks, GridPlanner(1, 1), DotModel(), frameskip=1, max_env_steps=5, replan_every=2)
+
+
+class _NaNModel(DotModel):
+    def rollout(self, z_context, actions):
+        return super().rollout(z_context, actions) * float("nan")
+
+
+def test_nan_rollout_raises_instead_of_planning():
+    envs, tasks = _setup([(0.3, 0.0)])
+    with pytest.raises(NonFiniteCostError, match="NaN"):
+        run_episodes(envs, tasks, GridPlanner(1, 1), _NaNModel(), frameskip=1, max_env_steps=5)
