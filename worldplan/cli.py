@@ -18,6 +18,8 @@ from worldplan.config import compose
 # subcommand -> (module with `run(cfg)`, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "collect": ("worldplan.commands.collect", "collect an offline episode dataset from an env"),
+    "datasets": ("worldplan.commands.datasets", "validate and summarise an episode dataset (path=<dir>)"),
+    "demo": ("worldplan.commands.demo", "run the pipeline on Wall: collect a dataset and its preview video"),
 }
 
 

@@ -1,0 +1,68 @@
+"""The ``worldplan`` command itself, run in a subprocess on tiny settings."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from worldplan.data.episodes import EpisodeDataset
+
+POINT_ENV = ["env.id=point_env:worldplan_test/Point-v0", "env.kwargs.image_size=16"]
+
+
+def worldplan(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """Run ``python -m worldplan.cli`` with ``tests/data`` importable (for the test point env)."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent / "data"), "OMP_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, "-m", "worldplan.cli", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_help_lists_the_subcommands(tmp_path):
+    result = worldplan("--help", cwd=tmp_path)
+    assert result.returncode == 0
+    for name in ("collect", "datasets", "demo"):
+        assert f"  {name} " in result.stdout
+
+
+def test_unknown_subcommand_exits_2(tmp_path):
+    result = worldplan("colect", cwd=tmp_path)
+    assert result.returncode == 2 and "unknown subcommand 'colect'" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def collected(tmp_path_factory):
+    """``worldplan collect preset=tiny`` on the point env, and its output directory."""
+    out = tmp_path_factory.mktemp("cli") / "ds"
+    result = worldplan("collect", "preset=tiny", *POINT_ENV, f"data.out={out}", cwd=out.parent)
+    return result, out
+
+
+def test_collect_writes_dataset_preview_and_config(collected):
+    result, out = collected
+    assert result.returncode == 0, result.stderr
+    assert "collected 8 episodes (168 frames)" in result.stdout
+    assert len(EpisodeDataset.open(out)) == 8
+    assert (out / "preview.mp4").stat().st_size > 0 and (out / "config.yaml").is_file()
+
+
+def test_datasets_prints_the_summary(collected):
+    _, out = collected
+    result = worldplan("datasets", f"path={out}", cwd=out.parent)
+    assert result.returncode == 0, result.stderr
+    assert "episodes  8: length min 20 / mean 20.0 / max 20, 168 frames" in result.stdout
+
+
+def test_collect_of_an_unknown_env_exits_1_with_the_reason(tmp_path):
+    result = worldplan("collect", "preset=tiny", "env.id=worldplan/Nope-v0", f"data.out={tmp_path / 'ds'}",
+                       cwd=tmp_path)
+    assert result.returncode == 1 and "unknown env id 'worldplan/Nope-v0'" in result.stderr
+
+
+def test_datasets_of_a_corrupt_dataset_exits_1_naming_the_file(tmp_path):
+    (tmp_path / "meta.json").write_text("{")
+    result = worldplan("datasets", f"path={tmp_path}", cwd=tmp_path)
+    assert result.returncode == 1 and "meta.json is corrupt" in result.stderr
