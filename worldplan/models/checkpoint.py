@@ -1,0 +1,229 @@
+"""World-model checkpoints: a directory with ``model.safetensors`` and ``meta.json``.
+
+``meta.json`` holds everything needed to rebuild the model without its original config: predictor
+architecture, encoder settings and identity (weights source and SHA-256), preprocessing, data
+window, action / proprio normalisation, worldplan version, git commit, and the caller's ``meta``
+(e.g. ``{"train": ...}``). Encoder weights are stored only when they are random (they cannot be
+found again otherwise); pretrained DINOv2 weights are looked up again on load and their hash
+checked. Directories are written to a temporary sibling and renamed into place.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+import worldplan
+from worldplan.models.actions import load_pretrained_predictor
+from worldplan.models.encoder import FrozenEncoder
+from worldplan.models.predictor import Predictor
+from worldplan.models.world_model import DataWindow, WorldModel
+
+logger = logging.getLogger(__name__)
+
+FORMAT, FORMAT_VERSION = "worldplan.checkpoint", 1
+MODEL_FILE, META_FILE, EXTRA_FILE = "model.safetensors", "meta.json", "extra.safetensors"
+RESERVED = ("format", "format_version", "worldplan_version", "git_commit", "created", "predictor", "encoder",
+            "encoder_identity", "encoder_in_file", "window", "frame_size", "action_normalization",
+            "proprio_normalization")
+
+
+class CheckpointError(ValueError):
+    """A path is not a worldplan checkpoint, or its weights do not fit the model being loaded."""
+
+
+def _git_commit() -> str | None:
+    root = Path(worldplan.__file__).resolve().parent.parent
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = out.stdout.strip()
+    return commit if out.returncode == 0 and commit else None
+
+
+def _stats(model: WorldModel, name: str) -> dict[str, list[float]] | None:
+    mean = getattr(model, f"{name}_mean", None)
+    return None if mean is None else {"mean": mean.tolist(), "std": getattr(model, f"{name}_std").tolist()}
+
+
+def checkpoint_meta(model: WorldModel, meta: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``meta.json`` content for ``model`` plus the caller's ``meta`` (must avoid reserved keys)."""
+    clash = sorted(set(meta) & set(RESERVED))
+    if clash:
+        raise ValueError(f"meta keys {clash} are reserved by the checkpoint format; rename them (e.g. under 'train')")
+    enc = model.encoder
+    return {
+        "format": FORMAT, "format_version": FORMAT_VERSION, "worldplan_version": worldplan.__version__,
+        "git_commit": _git_commit(), "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "predictor": model.predictor.arch, "encoder": None if enc is None else enc.settings,
+        "encoder_identity": None if enc is None else enc.identity(),
+        "encoder_in_file": enc is not None and enc.identity()["weights"] == "random",
+        "window": model.window.to_dict(), "frame_size": model.frame_size,
+        "action_normalization": _stats(model, "action"), "proprio_normalization": _stats(model, "proprio"),
+        **dict(meta),
+    }
+
+
+def _replace_dir(tmp: Path, path: Path) -> None:
+    """Move the finished ``tmp`` directory to ``path``, replacing an older checkpoint there."""
+    if not path.exists():
+        os.replace(tmp, path)
+        return
+    if not (path / META_FILE).is_file():
+        shutil.rmtree(tmp)
+        raise FileExistsError(f"{path} exists and is not a worldplan checkpoint; refusing to overwrite it")
+    old = path.with_name(f".{path.name}.old-{os.getpid()}")
+    os.replace(path, old)
+    os.replace(tmp, path)
+    shutil.rmtree(old)
+
+
+def save_checkpoint(
+    path: str | Path, model: WorldModel, *, meta: Mapping[str, Any],
+    extra_tensors: Mapping[str, torch.Tensor] | None = None,
+) -> Path:
+    """Write ``model`` to the directory ``path`` atomically; returns ``path``.
+
+    Args:
+        path: checkpoint directory (created; an older checkpoint there is replaced).
+        model: the world model; build it with its encoder so the checkpoint can encode frames.
+        meta: JSON-able extras recorded in ``meta.json`` (training config, dataset, ...).
+        extra_tensors: optional named tensors stored in ``extra.safetensors`` (e.g. EMA weights).
+    """
+    path = Path(path)
+    content = checkpoint_meta(model, meta)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()
+             if content["encoder_in_file"] or not k.startswith("encoder.")}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+    try:
+        save_file(state, str(tmp / MODEL_FILE))
+        if extra_tensors:
+            save_file({k: v.detach().cpu().contiguous() for k, v in extra_tensors.items()}, str(tmp / EXTRA_FILE))
+        (tmp / META_FILE).write_text(json.dumps(content, indent=2, sort_keys=True))
+        _replace_dir(tmp, path)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+    logger.info("saved world model checkpoint to %s", path)
+    return path
+
+
+def read_checkpoint_meta(path: str | Path) -> dict[str, Any]:
+    """Read and validate ``meta.json`` of a checkpoint directory.
+
+    Raises:
+        FileNotFoundError: no such directory.
+        CheckpointError: not a worldplan checkpoint, or a newer format version.
+    """
+    path = Path(path)
+    if not path.is_dir():
+        raise FileNotFoundError(f"checkpoint directory not found: {path}")
+    try:
+        meta = json.loads((path / META_FILE).read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise CheckpointError(f"{path} is not a worldplan checkpoint (unreadable {META_FILE}: {err})") from err
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT or not (path / MODEL_FILE).is_file():
+        raise CheckpointError(f"{path} is not a worldplan checkpoint (needs {META_FILE} with format "
+                              f"{FORMAT!r} and {MODEL_FILE})")
+    if meta.get("format_version", 0) > FORMAT_VERSION:
+        raise CheckpointError(f"{path} has checkpoint format {meta['format_version']}; this worldplan reads up to "
+                              f"{FORMAT_VERSION}: upgrade worldplan")
+    return meta
+
+
+def build_world_model(meta: Mapping[str, Any], *, device: str | torch.device = "cpu",
+                      with_encoder: bool = True) -> WorldModel:
+    """A freshly initialised `WorldModel` with the architecture recorded in ``meta``."""
+    arch = dict(meta["predictor"])
+    predictor = Predictor(**{**arch, "grid": tuple(arch["grid"])})
+    encoder = None
+    if with_encoder and meta.get("encoder"):
+        encoder = FrozenEncoder.from_config(meta["encoder"], device=device)
+        recorded = meta["encoder_identity"]["weights_sha256"]
+        if recorded is not None and encoder.identity()["weights_sha256"] != recorded:
+            raise CheckpointError(f"encoder weights found now ({encoder.identity()['weights']}) differ from the ones "
+                                  f"the checkpoint was trained with (sha256 {recorded[:12]}...): supply those weights")
+    return WorldModel(predictor=predictor, window=DataWindow(**meta["window"]), encoder=encoder,
+                      frame_size=meta.get("frame_size")).to(device)
+
+
+def _check_state(own: Mapping[str, torch.Tensor], state: Mapping[str, torch.Tensor], origin: Path) -> None:
+    """Raise CheckpointError naming missing, unexpected and mis-shaped tensors."""
+    required = {k for k in own if not k.startswith("encoder.")} | {k for k in state if k.startswith("encoder.")}
+    missing, unexpected = sorted(required - set(state)), sorted(set(state) - set(own))
+    shapes = [f"{k}: file {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
+              for k in sorted(set(state) & set(own)) if state[k].shape != own[k].shape]
+    if missing or unexpected or shapes:
+        raise CheckpointError(f"checkpoint {origin} does not fit this architecture: missing {missing[:8]}, "
+                              f"unexpected {unexpected[:8]}, shape mismatches {shapes[:8]}")
+
+
+def load_weights_into(model: WorldModel, path: str | Path) -> None:
+    """Load a checkpoint's tensors into ``model`` of the same architecture (bit-exact).
+
+    Raises:
+        CheckpointError: not a checkpoint, or tensors that do not fit (named in the message).
+    """
+    path = Path(path)
+    read_checkpoint_meta(path)
+    own = model.state_dict()
+    state = load_file(str(path / MODEL_FILE), device="cpu")
+    if model.encoder is None:
+        state = {k: v for k, v in state.items() if not k.startswith("encoder.")}
+    _check_state(own, state, path)
+    with torch.no_grad():
+        for key, value in state.items():
+            own[key].copy_(value)
+
+
+def load_world_model(path: str | Path, *, device: str | torch.device = "cpu", with_encoder: bool = True) -> WorldModel:
+    """Rebuild and load a world model from a checkpoint directory in one call (eval mode).
+
+    Args:
+        path: checkpoint directory written by `save_checkpoint`.
+        device: where the model goes.
+        with_encoder: also build the frozen encoder (finds its weights; skip for cached features).
+    """
+    meta = read_checkpoint_meta(path)
+    model = build_world_model(meta, device=device, with_encoder=with_encoder)
+    load_weights_into(model, path)
+    return model.eval()
+
+
+def load_pretrained_weights(model: WorldModel, path: str | Path) -> None:
+    """Initialise ``model``'s predictor from an (action-free) pretrained checkpoint for fine-tuning.
+
+    Raises:
+        CheckpointError: the checkpoint's encoder features differ from ``model``'s encoder.
+        ValueError: the predictor architectures differ (names keys and shapes).
+    """
+    meta = read_checkpoint_meta(path)
+    if model.encoder is not None and meta.get("encoder_identity"):
+        keys = ("model", "arch", "weights_sha256", "image_size", "pool", "grid", "dim")
+        theirs, ours = meta["encoder_identity"], model.encoder.identity()
+        diff = [k for k in keys if theirs.get(k) != ours.get(k)]
+        if diff:
+            raise CheckpointError(f"pretrained checkpoint {path} used other encoder features (differs in {diff}); "
+                                  "fine-tune with the same encoder config")
+    state = load_file(str(Path(path) / MODEL_FILE), device="cpu")
+    load_pretrained_predictor(model.predictor, {k[len("predictor."):]: v for k, v in state.items()
+                                                 if k.startswith("predictor.")})
+
+
+def load_extra_tensors(path: str | Path) -> dict[str, torch.Tensor]:
+    """The ``extra_tensors`` saved with a checkpoint (empty if none)."""
+    file = Path(path) / EXTRA_FILE
+    return load_file(str(file), device="cpu") if file.is_file() else {}

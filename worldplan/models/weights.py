@@ -1,0 +1,177 @@
+"""Find DINOv2 weights for a timm model, offline first, and load them into the model.
+
+Order for ``weights="auto"``: the Hugging Face hub cache (timm's ``timm/<model>.<tag>`` repo), the
+torch hub cache (``<torch hub dir>/checkpoints/dinov2_vits14_pretrain.pth``, facebookresearch key
+names, converted to timm's), then a hub download when ``allow_download`` is true. A path loads that
+file (``.safetensors``, ``.pth``, ``.pt``, ``.bin``; pickles only with ``weights_only=True``). When
+nothing is found, `WeightsNotFoundError` lists every place looked and how to supply weights.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+logger = logging.getLogger(__name__)
+
+WEIGHT_SUFFIXES = (".safetensors", ".pth", ".pt", ".bin")
+HF_FILENAMES = ("model.safetensors", "pytorch_model.bin")
+
+
+class WeightsNotFoundError(FileNotFoundError):
+    """No encoder weights at any of the places looked; the message says where and what to do."""
+
+
+@dataclass(frozen=True)
+class WeightsFile:
+    """A located weights file: ``path`` on disk and ``source`` (how it was found)."""
+
+    path: Path
+    source: str
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def hf_cache_dir() -> Path:
+    """The Hugging Face hub cache, honouring ``HF_HUB_CACHE`` and ``HF_HOME`` at call time."""
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"])
+    home = os.environ.get("HF_HOME") or os.path.join(os.path.expanduser("~"), ".cache", "huggingface")
+    return Path(home) / "hub"
+
+
+def torch_hub_checkpoint_dir() -> Path:
+    """``<torch hub dir>/checkpoints``, honouring ``TORCH_HOME`` at call time."""
+    return Path(torch.hub.get_dir()) / "checkpoints"
+
+
+def _pretrained_cfg(model: nn.Module) -> dict:
+    cfg = getattr(model, "pretrained_cfg", None) or {}
+    return dict(cfg)
+
+
+def _find_in_hf_cache(hub_id: str, cache: Path, looked: list[str]) -> WeightsFile | None:
+    from huggingface_hub import try_to_load_from_cache
+
+    for filename in HF_FILENAMES:
+        looked.append(f"Hugging Face cache: {cache} (repo {hub_id}, file {filename})")
+        found = try_to_load_from_cache(hub_id, filename, cache_dir=str(cache))
+        if isinstance(found, str) and os.path.isfile(found):
+            return WeightsFile(Path(found), f"hf-cache:{hub_id}/{filename}")
+    return None
+
+
+def locate_weights(model: nn.Module, *, allow_download: bool) -> WeightsFile:
+    """Find pretrained weights for a timm ``model`` (its ``pretrained_cfg`` names the files).
+
+    Raises:
+        WeightsNotFoundError: no cache holds them and downloading is off or failed.
+    """
+    cfg = _pretrained_cfg(model)
+    looked: list[str] = []
+    hub_id = cfg.get("hf_hub_id")
+    if hub_id:
+        found = _find_in_hf_cache(hub_id, hf_cache_dir(), looked)
+        if found:
+            return found
+    url = cfg.get("url")
+    if url:
+        path = torch_hub_checkpoint_dir() / os.path.basename(url)
+        looked.append(f"torch hub cache: {path}")
+        if path.is_file():
+            return WeightsFile(path, f"torch-hub-cache:{path.name}")
+    if allow_download and hub_id:
+        looked.append(f"download from the Hugging Face hub: {hub_id}")
+        found = _download(hub_id, looked)
+        if found:
+            return found
+    raise WeightsNotFoundError(_not_found_message(cfg.get("architecture", "?"), looked, allow_download))
+
+
+def _download(hub_id: str, looked: list[str]) -> WeightsFile | None:
+    from huggingface_hub import hf_hub_download
+
+    try:
+        path = hf_hub_download(hub_id, HF_FILENAMES[0], cache_dir=str(hf_cache_dir()))
+    except Exception as err:  # network, auth and missing-file errors all mean "not downloaded"
+        looked[-1] += f" (failed: {type(err).__name__}: {err})"
+        return None
+    return WeightsFile(Path(path), f"download:{hub_id}/{HF_FILENAMES[0]}")
+
+
+def _not_found_message(model_name: str, looked: list[str], allow_download: bool) -> str:
+    places = "\n".join(f"  - {place}" for place in looked) or "  - (the model names no pretrained files)"
+    download = "" if allow_download else "\n  - set encoder.allow_download=true to fetch them from the hub"
+    return (
+        f"no DINOv2 weights found for {model_name!r}. Looked in:\n{places}\n"
+        "Supply them one of these ways (see docs/weights.md):\n"
+        "  - encoder.weights=/path/to/weights.safetensors (or .pth / .bin)\n"
+        "  - put the file in one of the cache locations above (HF_HUB_CACHE / TORCH_HOME move them)"
+        f"{download}\n"
+        "  - encoder.weights=random for offline tests (random init: features are meaningless)"
+    )
+
+
+def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """Read a weights file into a flat ``{name: tensor}`` dict (CPU).
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: unknown suffix, or a pickle that is not a tensor dict.
+    """
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"encoder weights file not found: {path}")
+    if path.suffix not in WEIGHT_SUFFIXES:
+        raise ValueError(f"encoder weights must be one of {', '.join(WEIGHT_SUFFIXES)}; got {path.name}")
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        return load_file(str(path), device="cpu")
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    for key in ("model", "state_dict"):
+        if isinstance(state, dict) and isinstance(state.get(key), dict):
+            state = state[key]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ValueError(f"{path} does not hold a flat dict of tensors (a state dict)")
+    return state
+
+
+def load_into(model: nn.Module, state: dict[str, torch.Tensor], *, origin: str) -> None:
+    """Convert ``state`` to timm names (facebookresearch DINOv2 keys included) and load it strictly.
+
+    Raises:
+        ValueError: keys missing or unexpected, or shapes that differ; the message names them.
+    """
+    from timm.models.vision_transformer import checkpoint_filter_fn
+
+    converted = checkpoint_filter_fn(dict(state), model)
+    own = model.state_dict()
+    missing = sorted(set(own) - set(converted))
+    unexpected = sorted(set(converted) - set(own))
+    shapes = [
+        f"{k}: file {tuple(converted[k].shape)} vs model {tuple(own[k].shape)}"
+        for k in sorted(set(own) & set(converted))
+        if converted[k].shape != own[k].shape
+    ]
+    if missing or unexpected or shapes:
+        parts = [f"missing {missing[:8]}" if missing else "", f"unexpected {unexpected[:8]}" if unexpected else ""]
+        parts.append(f"shape mismatches {shapes[:8]}" if shapes else "")
+        raise ValueError(
+            f"encoder weights from {origin} do not fit {type(model).__name__} "
+            f"({'; '.join(p for p in parts if p)}); check encoder.model matches the file"
+        )
+    model.load_state_dict(converted, strict=True)
