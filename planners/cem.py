@@ -12,22 +12,7 @@ import torch
 from torch import Tensor
 
 from worldplan.planners.gaussian import GaussianPlanner
-
-
-def top_elites(candidates: Tensor, costs: Tensor, num_elites: int) -> tuple[Tensor, Tensor]:
-    """The ``num_elites`` lowest-cost candidates of each episode.
-
-    Args:
-        candidates: (B, N, H, A).
-        costs: (B, N).
-        num_elites: K <= N.
-
-    Returns:
-        (elites (B, K, H, A), elite_costs (B, K)), sorted by increasing cost.
-    """
-    elite_costs, index = torch.topk(costs, num_elites, dim=1, largest=False, sorted=True)  # (B, K)
-    elites = torch.gather(candidates, 1, index[:, :, None, None].expand(-1, -1, *candidates.shape[2:]))
-    return elites, elite_costs
+from worldplan.planners.sampling import top_elites
 
 
 class CEM(GaussianPlanner):

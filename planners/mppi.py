@@ -11,8 +11,8 @@ from typing import Sequence
 import torch
 from torch import Tensor
 
-from worldplan.planners.cem import top_elites
 from worldplan.planners.gaussian import GaussianPlanner
+from worldplan.planners.sampling import top_elites
 
 
 class MPPI(GaussianPlanner):

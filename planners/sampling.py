@@ -1,7 +1,7 @@
-"""The parts every sampling planner shares: bounds, candidate sampling, scoring, warm starts.
+"""The parts every sampling planner shares: bounds, sampling, scoring, elites, warm starts.
 
 Axis legend: B episodes planned at once, N candidates, H horizon (model steps), A action size of one
-model step. Everything here is torch tensor code; nothing knows about models or envs.
+model step, K elites. Everything here is torch tensor code; nothing knows about models or envs.
 """
 
 from __future__ import annotations
@@ -138,6 +138,22 @@ def score_candidates(cost_fn: CostFn, candidates: Tensor) -> Tensor:
         "cost_fn returned %d non-finite costs out of %d; treating them as +inf", int((~finite).sum()), costs.numel()
     )
     return torch.where(finite, costs, torch.full_like(costs, float("inf")))
+
+
+def top_elites(candidates: Tensor, costs: Tensor, num_elites: int) -> tuple[Tensor, Tensor]:
+    """The ``num_elites`` lowest-cost candidates of each episode.
+
+    Args:
+        candidates: (B, N, H, A).
+        costs: (B, N).
+        num_elites: K <= N.
+
+    Returns:
+        (elites (B, K, H, A), elite_costs (B, K)), sorted by increasing cost.
+    """
+    elite_costs, index = torch.topk(costs, num_elites, dim=1, largest=False, sorted=True)  # (B, K)
+    elites = torch.gather(candidates, 1, index[:, :, None, None].expand(-1, -1, *candidates.shape[2:]))
+    return elites, elite_costs
 
 
 def shift_plan(actions: Tensor, steps: int) -> Tensor:

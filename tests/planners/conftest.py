@@ -11,7 +11,7 @@ from torch import Tensor
 from worldplan.planners import CEM, MPPI
 from worldplan.planners.gaussian import GaussianPlanner
 
-HORIZON, ACTION_DIM = 3, 2
+HORIZON = 3  # H; the tests use A = 2 (LOW, HIGH)
 LOW, HIGH = [-1.0, -1.0], [1.0, 1.0]
 
 # Budgets that solve the test quadratics for every seed tried (0-19); MPPI weights its top 16 (TD-MPC2).

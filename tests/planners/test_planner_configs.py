@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-import torch
 
 from worldplan.config import compose
 from worldplan.planners import CEM, MPPI, build_planner
