@@ -1,0 +1,109 @@
+"""WorldModel rollouts: shared-context equals naive, candidates independent, normalisation, input errors."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from model_fixtures import features, tiny_world_model
+
+
+def _context_and_actions(batch: int = 2, candidates: int = 3, horizon: int = 3) -> tuple[torch.Tensor, ...]:
+    return features(batch, 3, 16, 32, seed=0), features(batch, candidates, horizon, 4, seed=1)
+
+
+def test_rollout_shape_is_episodes_candidates_horizon_patches_features() -> None:
+    z, actions = _context_and_actions()
+    assert tiny_world_model().rollout(z, actions).shape == (2, 3, 3, 16, 32)
+
+
+def test_shared_context_rollout_equals_naive_per_candidate_rollout() -> None:
+    model, (z, actions) = tiny_world_model(), _context_and_actions()
+    with torch.no_grad():
+        torch.testing.assert_close(model.rollout(z, actions), model.rollout_naive(z, actions), rtol=1e-5, atol=1e-5)
+
+
+def test_shared_rollout_with_proprio_equals_naive() -> None:
+    model, (z, actions) = tiny_world_model(proprio_dim=2), _context_and_actions()
+    proprio = features(2, 3, 3, 2, seed=5)
+    with torch.no_grad():
+        shared = model.rollout(z, actions, proprio=proprio)
+        torch.testing.assert_close(shared, model.rollout_naive(z, actions, proprio=proprio), rtol=1e-5, atol=1e-5)
+
+
+def test_first_step_equals_the_teacher_forced_prediction() -> None:
+    model, (z, actions) = tiny_world_model(), _context_and_actions(candidates=1)
+    clip = torch.cat([z, torch.zeros(2, 1, 16, 32)], 1)
+    with torch.no_grad():
+        teacher = model(clip, torch.cat([torch.zeros(2, 2, 4), actions[:, 0, :1]], 1))[:, -1]
+        torch.testing.assert_close(model.rollout(z, actions)[:, 0, 0], teacher, rtol=1e-5, atol=1e-5)
+
+
+def test_one_candidates_actions_do_not_change_another_candidates_prediction() -> None:
+    model, (z, actions) = tiny_world_model(), _context_and_actions()
+    changed = actions.clone()
+    changed[:, 1] += 1.0
+    with torch.no_grad():
+        before, after = model.rollout(z, actions), model.rollout(z, changed)
+    torch.testing.assert_close(after[:, 0], before[:, 0], rtol=1e-6, atol=1e-6)
+    assert (after[:, 1] - before[:, 1]).abs().max() > 1e-3
+
+
+def test_actions_are_normalised_with_the_tiled_dataset_statistics() -> None:
+    model, (z, actions) = tiny_world_model(), _context_and_actions()
+    mean, std = torch.tensor([0.1, -0.2, 0.1, -0.2]), torch.tensor([0.5, 2.0, 0.5, 2.0])
+    torch.testing.assert_close(model.action_mean, mean)
+    with torch.no_grad():
+        expected = model.rollout_naive(z, actions)
+        model.action_mean.zero_()
+        model.action_std.fill_(1.0)
+        torch.testing.assert_close(model.rollout_naive(z, (actions - mean) / std), expected)
+
+
+def test_action_free_rollout_needs_a_horizon_and_gives_one_candidate() -> None:
+    model, (z, _) = tiny_world_model(action_dim=None), _context_and_actions()
+    assert model.rollout(z, None, horizon=2).shape == (2, 1, 2, 16, 32)
+    with pytest.raises(ValueError, match="horizon"):
+        model.rollout(z, None)
+
+
+def test_action_size_mismatch_names_both_sizes() -> None:
+    z, actions = _context_and_actions()
+    with pytest.raises(ValueError, match="size 2 per model step; this model expects 4"):
+        tiny_world_model().rollout(z, actions[..., :2])
+
+
+@pytest.mark.parametrize("where", ["z_context", "actions"])
+def test_non_finite_inputs_are_rejected(where: str) -> None:
+    z, actions = _context_and_actions()
+    (z if where == "z_context" else actions)[0, 0, 0, 0] = float("nan")
+    with pytest.raises(ValueError, match=f"{where} contain NaN"):
+        tiny_world_model().rollout(z, actions)
+
+
+def test_actions_for_another_batch_size_are_rejected() -> None:
+    z, actions = _context_and_actions()
+    with pytest.raises(ValueError, match=r"\(B, N, H, A\) with B=2"):
+        tiny_world_model().rollout(z, actions[:1])
+
+
+def test_encode_gives_features_and_rejects_a_wrong_image_size() -> None:
+    model = tiny_world_model(encoder=True)
+    frames = torch.zeros(1, 2, 64, 64, 3, dtype=torch.uint8)
+    assert model.encode(frames).shape == (1, 2, 16, 32)
+    with pytest.raises(ValueError, match="48 px but the model was trained on 64 px"):
+        model.encode(torch.zeros(1, 2, 48, 48, 3, dtype=torch.uint8))
+
+
+def test_encode_without_an_encoder_says_so() -> None:
+    with pytest.raises(ValueError, match="no encoder"):
+        tiny_world_model().encode(torch.zeros(1, 2, 64, 64, 3, dtype=torch.uint8))
+
+
+def test_bf16_rollout_is_close_to_fp32() -> None:
+    model, (z, actions) = tiny_world_model(), _context_and_actions()
+    with torch.no_grad():
+        fp32 = model.rollout(z, actions)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            bf16 = model.rollout(z, actions)
+    assert bf16.dtype == torch.float32 and (bf16 - fp32).norm() / fp32.norm() < 0.05
