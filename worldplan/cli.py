@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "collect": ("worldplan.commands.collect", "collect an offline episode dataset from an env"),
     "datasets": ("worldplan.commands.datasets", "validate and summarise an episode dataset (path=<dir>)"),
     "demo": ("worldplan.commands.demo", "run the pipeline on Wall: collect a dataset and its preview video"),
+    "plan": ("worldplan.commands.plan", "evaluate a checkpoint (or eval.model=oracle|random) by MPC on an env"),
 }
 
 

@@ -1,0 +1,208 @@
+"""``worldplan plan``: evaluate a checkpoint (or the oracle / random baseline) by MPC on ``cfg.env``.
+
+Reads ``cfg.eval`` (see ``configs/eval/default.yaml``), ``cfg.env``, ``cfg.planner``, ``cfg.encoder``
+(only for oracle / random without a checkpoint), ``cfg.seed``, ``cfg.device`` and ``cfg.workdir``;
+writes ``${workdir}/eval/<name>/``: episodes.jsonl, summary.json (summary + protocol), videos/,
+cost_per_iteration.png and config.yaml. Prints the summary as a markdown table.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+import worldplan
+import worldplan.envs  # noqa: F401  (registers the worldplan envs)
+from worldplan.config import save_config
+from worldplan.evaluate.metrics import markdown_table
+from worldplan.evaluate.mpc import EvalModel
+from worldplan.evaluate.oracle import OracleModel
+from worldplan.evaluate.random_policy import RandomPlanner
+from worldplan.evaluate.runner import eval_episode_seed, evaluate_episodes, save_evaluation
+from worldplan.models import FrozenEncoder, WorldModel, load_world_model, read_checkpoint_meta, resolve_device
+from worldplan.planners import build_planner
+from worldplan.planners.base import Planner
+
+logger = logging.getLogger(__name__)
+
+MODELS = ("checkpoint", "oracle", "random")
+DEFAULT_FRAMESKIP = 5  # DINO-WM's frameskip, used by oracle / random when no checkpoint sets one
+SUMMARY_COLUMNS = ("name", "episodes", "success_rate", "success_ci95", "mean_final_state_distance",
+                   "mean_final_latent_distance", "plan_seconds_per_plan", "evaluations_per_plan")
+
+
+@dataclass(frozen=True)
+class EnvInfo:
+    """What planning needs to know about the env, read from one probe instance."""
+
+    action_low: np.ndarray  # (A_env,)
+    action_high: np.ndarray  # (A_env,)
+    image_size: int  # S
+    fps: float
+    success_threshold: float
+
+
+@dataclass(frozen=True)
+class EvalSetup:
+    """The model to plan with and the settings it fixes."""
+
+    model: EvalModel
+    frameskip: int
+    context_frames: int
+    encoder_identity: dict[str, Any]
+    checkpoint_meta: dict[str, Any] | None
+
+
+def probe_env(env_id: str, env_kwargs: Mapping[str, Any]) -> EnvInfo:
+    """Make one env to read its action bounds, image size, control rate and success threshold."""
+    env = gym.make(env_id, **env_kwargs)
+    try:
+        space, base = env.action_space, env.unwrapped
+        return EnvInfo(action_low=np.asarray(space.low, np.float32), action_high=np.asarray(space.high, np.float32),
+                       image_size=int(env.observation_space.shape[0]), fps=float(base.metadata["render_fps"]),
+                       success_threshold=float(base.success_threshold))
+    finally:
+        env.close()
+
+
+def checkpoint_env_id(meta: Mapping[str, Any]) -> str | None:
+    """The env id a checkpoint was trained on, from its meta (``env_id``, or that of its dataset)."""
+    for section in (meta, meta.get("data") or {}, meta.get("dataset") or {}):
+        if isinstance(section, Mapping) and section.get("env_id"):
+            return str(section["env_id"])
+    return None
+
+
+def check_checkpoint(model: WorldModel, meta: Mapping[str, Any], env_id: str, env: EnvInfo, path: str) -> None:
+    """Refuse a checkpoint trained on another env, at another image size, or with another action size."""
+    trained_on = checkpoint_env_id(meta)
+    if trained_on is not None and trained_on.split(":")[-1] != env_id.split(":")[-1]:  # ignore "module:" prefixes
+        raise ValueError(f"checkpoint {path} was trained on {trained_on} but env.id is {env_id}; evaluate it on "
+                         f"its env (env=...) or pick a checkpoint of {env_id}")
+    if model.frame_size is not None and model.frame_size != env.image_size:
+        raise ValueError(f"checkpoint {path} was trained on {model.frame_size} px frames but the env renders "
+                         f"{env.image_size} px: set env.kwargs.image_size={model.frame_size}")
+    expected = model.window.frameskip * env.action_low.size
+    if model.action_dim != expected:
+        raise ValueError(f"checkpoint {path} takes {model.action_dim} action values per model step but {env_id} "
+                         f"needs frameskip {model.window.frameskip} x {env.action_low.size} = {expected}")
+
+
+def _resolve(value: int | None, from_checkpoint: int | None, default: int, name: str) -> int:
+    """An eval setting: given, else the checkpoint's, else ``default``; a given one must match the checkpoint."""
+    if value is not None and from_checkpoint is not None and int(value) != from_checkpoint:
+        raise ValueError(f"eval.{name}={value} but the checkpoint was trained with {name} {from_checkpoint}; "
+                         f"leave eval.{name}=null to use the checkpoint's")
+    if value is not None:
+        return int(value)
+    return from_checkpoint if from_checkpoint is not None else default
+
+
+def check_model_choice(cfg: DictConfig) -> None:
+    """``eval.model`` is known, and a checkpoint is given when it is the model."""
+    if cfg.eval.model not in MODELS:
+        raise ValueError(f"eval.model={cfg.eval.model!r} is not one of {', '.join(MODELS)}")
+    if cfg.eval.model == "checkpoint" and not cfg.eval.checkpoint:
+        raise ValueError("eval.model=checkpoint needs eval.checkpoint=<checkpoint dir> (or eval.model=oracle|random)")
+
+
+def load_eval_model(cfg: DictConfig, env: EnvInfo, device: torch.device) -> EvalSetup:
+    """The learned model, or the oracle (also the encoder holder of the random baseline)."""
+    kind, path = cfg.eval.model, cfg.eval.checkpoint
+    world_model, meta = None, None
+    if path:
+        meta = read_checkpoint_meta(path)
+        world_model = load_world_model(path, device=device)
+        check_checkpoint(world_model, meta, cfg.env.id, env, str(path))
+    window = world_model.window if world_model is not None else None
+    frameskip = _resolve(cfg.eval.frameskip, window.frameskip if window else None, DEFAULT_FRAMESKIP, "frameskip")
+    context = cfg.eval.context_frames if cfg.eval.context_frames is not None else (window.context if window else 1)
+    encoder = world_model.encoder if world_model is not None else FrozenEncoder.from_config(cfg.encoder, device=device)
+    model: EvalModel = world_model if kind == "checkpoint" else OracleModel(
+        env_id=cfg.env.id, env_kwargs=OmegaConf.to_container(cfg.env.kwargs, resolve=True), encoder=encoder,
+        frameskip=frameskip, device=device)
+    return EvalSetup(model=model, frameskip=frameskip, context_frames=int(context),
+                     encoder_identity=encoder.identity(), checkpoint_meta=meta)
+
+
+def build_eval_planner(cfg: DictConfig, env: EnvInfo, frameskip: int, device: torch.device) -> tuple[Planner, dict]:
+    """The configured planner (or the random one) over env bounds tiled ``frameskip`` times, and its record."""
+    low, high = np.tile(env.action_low, frameskip), np.tile(env.action_high, frameskip)  # (A,)
+    settings = OmegaConf.to_container(cfg.planner, resolve=True)
+    if cfg.eval.model == "random":
+        planner = RandomPlanner(horizon=settings["horizon"], action_low=low, action_high=high, seed=cfg.seed,
+                                device=device)
+        settings = {"name": "random", "horizon": settings["horizon"]}
+    else:
+        planner = build_planner(**settings, action_low=low, action_high=high, seed=cfg.seed, device=device)
+    budget = {"num_samples": planner.num_samples, "iterations": planner.iterations, "horizon": planner.horizon}
+    record = {**settings, "budget": budget, "budget_text": "{num_samples}x{iterations}x{horizon}".format(**budget),
+              "evaluations_per_plan": planner.num_samples * planner.iterations, "seed": cfg.seed}
+    return planner, record
+
+
+def eval_name(cfg: DictConfig, planner_name: str) -> str:
+    """``eval.name``, or ``<checkpoint dir name | oracle | random>-<planner>``."""
+    if cfg.eval.name:
+        return str(cfg.eval.name)
+    if cfg.eval.model == "random":
+        return "random"
+    label = Path(cfg.eval.checkpoint).name if cfg.eval.model == "checkpoint" else "oracle"
+    return f"{label}-{planner_name}"
+
+
+def protocol_record(cfg: DictConfig, env: EnvInfo, setup: EvalSetup, planner: dict, seeds: list[int]) -> dict:
+    """Everything that defines the evaluation, saved with every result."""
+    ev = cfg.eval
+    return {
+        "env": {"id": cfg.env.id, "kwargs": OmegaConf.to_container(cfg.env.kwargs, resolve=True), "fps": env.fps,
+                "success_threshold": env.success_threshold},
+        "goals": {"source": ev.goal_source, "offset": ev.goal_offset, "base_seed": cfg.seed, "episode_seeds": seeds},
+        "episodes": len(seeds), "batch_size": ev.batch_size, "planner": planner,
+        "frameskip": setup.frameskip, "replan_every": ev.replan_every, "max_env_steps": ev.max_env_steps,
+        "context_frames": setup.context_frames, "cost": {"metric": ev.metric, "steps": ev.steps},
+        "model": {"kind": ev.model, "checkpoint": None if not ev.checkpoint else str(Path(ev.checkpoint).resolve()),
+                  "checkpoint_meta": setup.checkpoint_meta},
+        "encoder": setup.encoder_identity, "device": cfg.device, "worldplan_version": worldplan.__version__,
+    }
+
+
+def plan_from_config(cfg: DictConfig) -> tuple[dict[str, Any], Path]:
+    """Run the evaluation ``cfg`` describes; return its summary and output directory."""
+    check_model_choice(cfg)
+    ev, device = cfg.eval, resolve_device(cfg.device)
+    env_kwargs = OmegaConf.to_container(cfg.env.kwargs, resolve=True)
+    env = probe_env(cfg.env.id, env_kwargs)
+    setup = load_eval_model(cfg, env, device)
+    planner, planner_record = build_eval_planner(cfg, env, setup.frameskip, device)
+    seeds = [eval_episode_seed(cfg.seed, i) for i in range(ev.episodes)]
+    protocol = protocol_record(cfg, env, setup, planner_record, seeds)
+    out = Path(cfg.workdir) / "eval" / eval_name(cfg, planner_record["name"])
+    loop = {"frameskip": setup.frameskip, "max_env_steps": ev.max_env_steps, "replan_every": ev.replan_every,
+            "context_frames": setup.context_frames, "cost_kwargs": {"metric": ev.metric, "steps": ev.steps}}
+    try:
+        results = evaluate_episodes(env_id=cfg.env.id, env_kwargs=env_kwargs, seeds=seeds, goal_source=ev.goal_source,
+                                    goal_offset=ev.goal_offset, planner=planner, model=setup.model,
+                                    batch_size=ev.batch_size, loop_kwargs=loop, device=device)
+    finally:
+        if isinstance(setup.model, OracleModel):
+            setup.model.close()
+    summary = save_evaluation(out, results, protocol, video_episodes=ev.video_episodes, fps=env.fps,
+                              title=f"{planner_record['name']} {planner_record['budget_text']}")
+    save_config(cfg, out)
+    return {"name": out.name, **summary}, out
+
+
+def run(cfg: DictConfig) -> None:
+    """Entry point of ``worldplan plan``."""
+    summary, out = plan_from_config(cfg)
+    print(markdown_table([summary], SUMMARY_COLUMNS))
+    print(f"outputs: {out}")
