@@ -10,9 +10,33 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
+
+MIN_IMAGE_SIZE = 8
+
+
+def validate_image_size(image_size: Any) -> int:
+    """Return ``image_size`` if it is an int >= ``MIN_IMAGE_SIZE``, else raise a ValueError naming it."""
+    is_int = isinstance(image_size, (int, np.integer)) and not isinstance(image_size, bool)
+    if not is_int or image_size < MIN_IMAGE_SIZE:
+        raise ValueError(f"image_size must be an int >= {MIN_IMAGE_SIZE} got {image_size!r}")
+    return int(image_size)
+
+
+def xy_distance(state: np.ndarray, goal_state: np.ndarray) -> float:
+    """Euclidean distance between the first two entries (a position) of two states."""
+    delta = np.asarray(state, dtype=np.float64)[:2] - np.asarray(goal_state, dtype=np.float64)[:2]
+    return float(np.hypot(delta[0], delta[1]))
+
+
+def validate_render_mode(render_mode: str | None) -> str:
+    """Goal envs always render ``rgb_array`` (observations are images); ``None`` means the same."""
+    if render_mode not in (None, "rgb_array"):
+        raise ValueError(f"render_mode must be 'rgb_array' (or None), got {render_mode!r}")
+    return "rgb_array"
 
 
 @dataclass(frozen=True)
@@ -39,10 +63,43 @@ class GoalEnv(gym.Env, abc.ABC):
 
     Subclasses set ``success_threshold`` and a docstring that says what ``state_distance`` measures,
     and implement ``get_state``, ``set_state``, ``state_distance`` and ``render``.
+
+    The current task goal (``goal_state``, set by ``set_goal`` or ``sample_goal_task`` and kept across
+    resets) only shapes the reward: ``-state_distance(state, goal_state)``, or 0 without a goal.
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
     success_threshold: float = 0.0
+    goal_state: np.ndarray | None = None
+
+    def set_goal(self, goal_state: np.ndarray | None) -> None:
+        """Set the task goal ((state_dim,) float32) the reward measures against; ``None`` clears it."""
+        if goal_state is None:
+            self.goal_state = None
+            return
+        goal = np.asarray(goal_state, dtype=np.float32)
+        expected = self.get_state().shape
+        if goal.shape != expected or not np.all(np.isfinite(goal)):
+            raise ValueError(f"goal_state must be a finite array of shape {expected}, got {goal_state!r}")
+        self.goal_state = goal.copy()
+
+    def task_reward(self, state: np.ndarray) -> float:
+        """``-state_distance(state, goal_state)`` for the current goal, 0.0 when no goal is set."""
+        if self.goal_state is None:
+            return 0.0
+        return -float(self.state_distance(state, self.goal_state))
+
+    def check_action(self, action: np.ndarray) -> np.ndarray:
+        """Validate an action's shape and finiteness; return it as float32 clipped to the action bounds.
+
+        Raises:
+            ValueError: the action has the wrong shape or non-finite entries.
+        """
+        space = self.action_space
+        array = np.asarray(action, dtype=np.float32)
+        if array.shape != space.shape or not np.all(np.isfinite(array)):
+            raise ValueError(f"action must be a finite array of shape {space.shape}, got {action!r}")
+        return np.clip(array, space.low, space.high)
 
     @abc.abstractmethod
     def get_state(self) -> np.ndarray:
@@ -71,7 +128,8 @@ class GoalEnv(gym.Env, abc.ABC):
     def sample_goal_task(self, seed: int, offset: int) -> GoalTask:
         """Reset with ``seed``, walk ``offset`` steps of the env's goal policy; the end is the goal.
 
-        The env is left at the start state, so the caller can plan from it right away.
+        The env is left at the start state with the goal set as its task goal (``set_goal``), so the
+        caller can plan from it right away.
         """
         _, info = self.reset(seed=seed)
         start = info["state"].copy()
@@ -81,6 +139,7 @@ class GoalEnv(gym.Env, abc.ABC):
         goal = self.get_state().copy()
         goal_image = self.render()
         self.set_state(start)
+        self.set_goal(goal)
         return GoalTask(start_state=start, goal_state=goal, goal_image=goal_image, seed=seed, offset=offset)
 
     def goal_policy_action(self, rng: np.random.Generator) -> np.ndarray:
