@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from worldplan.data.windows import NonFiniteDataError, Track, WindowDataset, WindowSpec, split_episodes
+from worldplan.data.windows import NonFiniteDataError, Track, WindowDataset, split_episodes
 
 P, D, A_ENV = 2, 3, 2
 
@@ -21,8 +21,7 @@ def make_track(frames: int = 30, *, fps: float = 10.0, name: str = "ep_000000", 
 
 def test_fixed_stride_window_matches_hand_indexing() -> None:
     track = make_track(30)
-    spec = WindowSpec(context=3, horizon=1, frameskip=5)
-    ds = WindowDataset([track], length=spec.length, stride=spec.frameskip, with_actions=True, with_states=True)
+    ds = WindowDataset([track], length=4, stride=5, with_actions=True, with_states=True)
     assert len(ds) == 30 - 3 * 5
     item = ds[7]
     frames = [7, 12, 17, 22]
@@ -91,11 +90,6 @@ def test_actions_need_a_fixed_stride() -> None:
 def test_tracks_too_short_for_the_window_are_rejected() -> None:
     with pytest.raises(ValueError, match="long enough"):
         WindowDataset([make_track(10)], length=4, stride=5)
-
-
-def test_window_spec_rejects_zero_horizon() -> None:
-    with pytest.raises(ValueError, match="horizon"):
-        WindowSpec(context=3, horizon=0, frameskip=5)
 
 
 def test_split_is_by_episode_seeded_and_disjoint() -> None:

@@ -32,7 +32,7 @@ import torch
 from tqdm import tqdm
 
 from worldplan.data.episodes import EpisodeDataset, write_json_atomic
-from worldplan.data.windows import NonFiniteDataError
+from worldplan.data.windows import NonFiniteDataError, Track
 
 __all__ = [
     "CACHE_FORMAT", "CACHE_VERSION", "StaleCacheError", "CacheNotFoundError", "FrameSource",
@@ -138,6 +138,10 @@ class FeatureCache:
     def features(self, index: int) -> np.ndarray:
         """(F, P, D) float16 features of item ``index``, memory-mapped read-only."""
         return np.load(self.directory / _item_file(index), mmap_mode="r")
+
+    def track(self, index: int, *, actions: np.ndarray | None = None, states: np.ndarray | None = None) -> Track:
+        """Item ``index`` as a training ``Track``, with its (F-1, A_env) actions / (F, Sp) states if given."""
+        return Track(name=self.name(index), z=self.features(index), fps=self.fps(index), actions=actions, states=states)
 
     @classmethod
     def open(cls, dataset: Any, encoder_identity: dict[str, Any]) -> FeatureCache:

@@ -7,8 +7,9 @@ A window starts at frame ``t0`` of a track and takes ``L`` frames at a stride of
 frames ``t0, t0 + s, ..., t0 + (L-1) s``; their timestamps are ``j * s / fps`` seconds (j = 0..L-1),
 and the action of model step j is the concatenation of the env actions
 ``actions[t0 + j s : t0 + (j+1) s]``, shape (s * A_env,), in raw env units (the model normalises).
-Fine-tuning uses a fixed stride (the model's ``frameskip``); pretraining samples the stride per
-clip from a range of seconds (variable frame rate), so timestamps vary from clip to clip.
+Fine-tuning uses a fixed stride (the ``frameskip`` of the model's ``DataWindow``, with
+L = context + horizon); pretraining samples the stride per clip from a range of seconds (variable
+frame rate), so timestamps vary from clip to clip.
 """
 
 from __future__ import annotations
@@ -20,36 +21,11 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-__all__ = ["NonFiniteDataError", "Track", "WindowSpec", "WindowDataset", "EpisodeSplit", "split_episodes"]
+__all__ = ["NonFiniteDataError", "Track", "WindowDataset", "EpisodeSplit", "split_episodes"]
 
 
 class NonFiniteDataError(ValueError):
     """NaN or inf found in features, actions or states; the message names the track."""
-
-
-@dataclass(frozen=True)
-class WindowSpec:
-    """The data window a model declares: ``context`` past frames, ``horizon`` predicted frames.
-
-    Attributes:
-        context: frames the model conditions on (>= 1).
-        horizon: frames predicted after the context (>= 1).
-        frameskip: env steps per model step (the fixed frame stride of fine-tuning windows).
-    """
-
-    context: int
-    horizon: int
-    frameskip: int
-
-    def __post_init__(self) -> None:
-        for name in ("context", "horizon", "frameskip"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"WindowSpec.{name} must be >= 1, got {getattr(self, name)}")
-
-    @property
-    def length(self) -> int:
-        """L, the frames of one window."""
-        return self.context + self.horizon
 
 
 @dataclass(frozen=True)

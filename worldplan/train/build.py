@@ -1,0 +1,93 @@
+"""What pretraining and fine-tuning share: settings, the data window, the model, checkpoint saving.
+
+Axis legend: P patches, D feature size, A action size of one model step (frameskip x A_env).
+
+Training works from cached features, so the trained ``WorldModel`` has no encoder; checkpoints
+attach the frozen encoder (sharing the trained predictor and normalisation buffers) so that
+``load_world_model`` gives a model that encodes frames and records the encoder's identity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from worldplan.config import save_config
+from worldplan.models.checkpoint import save_checkpoint
+from worldplan.models.encoder import FrozenEncoder
+from worldplan.models.predictor import Predictor
+from worldplan.models.world_model import DataWindow, WorldModel
+from worldplan.train.distributed import DistContext
+from worldplan.train.trainer import TrainSettings
+
+__all__ = ["settings_for", "data_window", "build_model", "with_encoder", "checkpoint_saver", "save_run_config"]
+
+
+def settings_for(train_cfg: DictConfig, stage: str, *, seed: int) -> TrainSettings:
+    """The trainer settings of ``stage`` (``pretrain`` | ``finetune``): the shared ``train.*`` knobs
+    overridden by any of them set under ``train.<stage>``."""
+    merged = {**OmegaConf.to_container(train_cfg, resolve=True), **OmegaConf.to_container(train_cfg[stage], resolve=True)}
+    return TrainSettings.from_config(merged, seed=seed)
+
+
+def data_window(train_cfg: DictConfig, *, fps: float) -> DataWindow:
+    """The model's ``DataWindow`` from ``train.window`` and the data's frame rate."""
+    window = train_cfg.window
+    return DataWindow(context=int(window.context), horizon=int(window.horizon), frameskip=int(window.frameskip), fps=float(fps))
+
+
+def build_model(
+    predictor_cfg: DictConfig, encoder: FrozenEncoder, *, window: DataWindow, seed: int,
+    action_dim: int | None = None, action_stats: tuple[np.ndarray, np.ndarray] | None = None,
+    frame_size: int | None = None,
+) -> WorldModel:
+    """A freshly initialised encoder-less world model; its weights depend only on ``seed`` and the
+    architecture, so pretrained and scratch fine-tuning start from the same action blocks.
+
+    Args:
+        predictor_cfg: the ``predictor`` config group.
+        encoder: gives P (grid) and D.
+        window: the data window.
+        seed: initialisation seed.
+        action_dim: A for an action-conditioned model, None for an action-free one.
+        action_stats: (mean, std) of env actions, each (A_env,).
+        frame_size: S of the frames the model is for (checked by ``WorldModel.encode``).
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        predictor = Predictor.from_config(
+            OmegaConf.to_container(predictor_cfg, resolve=True), feature_dim=encoder.dim, grid=encoder.grid,
+            action_dim=action_dim,
+        )
+    stats = None if action_stats is None else tuple(torch.as_tensor(s) for s in action_stats)
+    return WorldModel(predictor=predictor, window=window, action_stats=stats, frame_size=frame_size)
+
+
+def with_encoder(model: WorldModel, encoder: FrozenEncoder) -> WorldModel:
+    """``model`` with ``encoder`` attached, sharing its predictor and normalisation (for checkpoints)."""
+    action = (model.action_mean, model.action_std) if hasattr(model, "action_mean") else None
+    return WorldModel(predictor=model.predictor, window=model.window, encoder=encoder, action_stats=action,
+                      frame_size=model.frame_size)
+
+
+def checkpoint_saver(
+    model: WorldModel, encoder: FrozenEncoder, out: Path, meta: Callable[[int], Mapping[str, Any]]
+) -> Callable[[int], None]:
+    """A ``save_model(step)`` for the trainer: writes ``model`` + ``encoder`` to ``out`` with
+    ``meta(step)`` under the checkpoint's ``train`` key."""
+
+    def save(step: int) -> None:
+        save_checkpoint(out, with_encoder(model, encoder), meta={"train": dict(meta(step))})
+
+    return save
+
+
+def save_run_config(cfg: DictConfig, run_dir: Path, ctx: DistContext) -> None:
+    """Write the resolved config beside the run's state (rank 0)."""
+    if ctx.is_main:
+        save_config(cfg, run_dir)

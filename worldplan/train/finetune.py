@@ -1,0 +1,120 @@
+"""Action-conditioned fine-tuning on one episode dataset, from pretrained weights or from scratch.
+
+Axis legend: T context frames, H evaluation horizon, P patches, D feature size, A action size of
+one model step (frameskip x A_env).
+
+``train.init`` is the only difference between the two baselines: ``pretrained`` copies the
+pretrain checkpoint's predictor into the action-conditioned model (its action blocks stay
+zero-initialised, so it starts as exactly the pretrained model), ``scratch`` keeps the random
+initialisation. Architecture, data, split, seed, steps and schedule are the same. ``train.mode``
+picks what trains: ``actions`` (action blocks only) or ``all``. Episodes are split into train and
+validation by episode (seeded); ``train.finetune.episodes = k`` uses only the first k training
+episodes. At the end (and every ``eval_every`` steps) the validation latent error per rollout step
+1..H is logged with the copy-last-frame baseline's; the checkpoint directory gets ``metrics.json``.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from worldplan.data.episodes import EpisodeDataset, write_json_atomic
+from worldplan.data.windows import EpisodeSplit, WindowDataset, split_episodes
+from worldplan.models.actions import FINETUNE_MODES, finetune_parameters
+from worldplan.models.checkpoint import load_pretrained_weights
+from worldplan.models.encoder import FrozenEncoder
+from worldplan.models.world_model import WorldModel
+from worldplan.train.build import build_model, checkpoint_saver, data_window, save_run_config, settings_for, with_encoder
+from worldplan.train.distributed import DistContext, init_distributed, shutdown
+from worldplan.train.metrics import rollout_errors
+from worldplan.train.objective import NextFrameObjective
+from worldplan.train.sources import ensure_cache, episode_tracks
+from worldplan.train.trainer import Trainer, TrainResult
+
+__all__ = ["INITS", "finetune", "training_episodes", "initialise"]
+
+INITS = ("pretrained", "scratch")
+METRICS_FILE = "metrics.json"
+
+log = logging.getLogger(__name__)
+
+
+def finetune(cfg: DictConfig) -> TrainResult:
+    """Run fine-tuning as ``cfg`` says (one process or one torchrun rank); returns the result."""
+    if cfg.train.init not in INITS or cfg.train.mode not in FINETUNE_MODES:
+        raise ValueError(f"train.init must be one of {INITS} and train.mode one of {FINETUNE_MODES}; "
+                         f"got init={cfg.train.init!r}, mode={cfg.train.mode!r}")
+    ctx = init_distributed(str(cfg.device))
+    try:
+        return _finetune(cfg, ctx)
+    finally:
+        shutdown(ctx)
+
+
+def training_episodes(split: EpisodeSplit, episodes: int | None) -> list[int]:
+    """The first ``episodes`` training episodes of ``split`` (all when None)."""
+    if episodes is None:
+        return split.train
+    if not 1 <= episodes <= len(split.train):
+        raise ValueError(f"train.finetune.episodes={episodes} but the split has {len(split.train)} training "
+                         "episodes: collect more or lower it")
+    return split.train[:episodes]
+
+
+def initialise(model: WorldModel, encoder: FrozenEncoder, *, init: str, pretrained: str | Path) -> None:
+    """Apply ``init``: load the pretrained predictor (action blocks untouched) or keep the random one."""
+    if init == "pretrained":
+        load_pretrained_weights(with_encoder(model, encoder), pretrained)
+        log.info("initialised the predictor from %s (action blocks zero-initialised)", pretrained)
+
+
+def _windows(dataset: EpisodeDataset, cache: Any, ids: list[int], *, length: int, stride: int, seed: int) -> WindowDataset:
+    return WindowDataset(episode_tracks(dataset, cache, ids), length=length, stride=stride, with_actions=True, seed=seed)
+
+
+def _finetune(cfg: DictConfig, ctx: DistContext) -> TrainResult:
+    train_cfg, stage, seed = cfg.train, cfg.train.finetune, int(cfg.seed)
+    encoder = FrozenEncoder.from_config(cfg.encoder, device=ctx.device)
+    dataset = EpisodeDataset.open(stage.dataset)
+    cache = ensure_cache(dataset, encoder, ctx=ctx, batch_size=int(train_cfg.encode_batch_size),
+                         progress=bool(train_cfg.progress) and ctx.is_main)
+    split = split_episodes(len(dataset), val_fraction=float(train_cfg.val_fraction), seed=seed)
+    train_ids = training_episodes(split, stage.episodes)
+    window = data_window(train_cfg, fps=dataset.meta.fps)
+    length, stride = window.context + window.horizon, window.frameskip
+    train_windows = _windows(dataset, cache, train_ids, length=length, stride=stride, seed=seed)
+    val_windows = _windows(dataset, cache, split.val, length=window.context + int(train_cfg.window.eval_horizon),
+                           stride=stride, seed=seed)
+    model = build_model(cfg.predictor, encoder, window=window, seed=seed, action_dim=stride * dataset.meta.action_dim,
+                        action_stats=dataset.meta.normalisation("action"), frame_size=dataset.meta.image_size)
+    initialise(model, encoder, init=train_cfg.init, pretrained=stage.pretrained)
+    finetune_parameters(model.predictor, str(train_cfg.mode))
+    record: dict[str, Any] = {
+        "stage": "finetune", "init": train_cfg.init, "mode": train_cfg.mode, "dataset": str(stage.dataset),
+        "pretrained": str(stage.pretrained) if train_cfg.init == "pretrained" else None, "seed": seed,
+        "split": split.to_dict(), "train_episodes": train_ids, "train_windows": len(train_windows),
+        "val_windows": len(val_windows), "settings": OmegaConf.to_container(train_cfg, resolve=True), "metrics": {},
+    }
+
+    def evaluate(step: int) -> dict:
+        record["metrics"] = {"step": step, **rollout_errors(model, val_windows, context=window.context,
+                                                             batch_size=int(train_cfg.eval_batch_size), device=ctx.device)}
+        return record["metrics"]
+
+    out, run_dir = Path(stage.out), Path(stage.run_dir)
+    save_run_config(cfg, run_dir, ctx)
+    log.info("fine-tuning (init=%s, mode=%s) on %d episodes / %d windows; validating on %d episodes",
+             train_cfg.init, train_cfg.mode, len(train_ids), len(train_windows), len(split.val))
+    trainer = Trainer(
+        NextFrameObjective(model, use_actions=True), train_windows,
+        settings=settings_for(train_cfg, "finetune", seed=seed), run_dir=run_dir, ctx=ctx,
+        save_model=checkpoint_saver(model, encoder, out, lambda step: {**record, "step": step}),
+        evaluate=evaluate, progress=bool(train_cfg.progress),
+    )
+    result = trainer.fit()
+    if ctx.is_main:
+        write_json_atomic(out / METRICS_FILE, {**record, "step": result.step, "final_train_loss": result.loss})
+    return result
