@@ -21,6 +21,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "datasets": ("worldplan.commands.datasets", "validate and summarise an episode dataset (path=<dir>)"),
     "demo": ("worldplan.commands.demo", "run the pipeline on Wall: collect a dataset and its preview video"),
     "plan": ("worldplan.commands.plan", "evaluate a checkpoint (or eval.model=oracle|random) by MPC on an env"),
+    "encode": ("worldplan.commands.encode", "encode the feature cache of a dataset or video folder (path=<dir>)"),
+    "pretrain": ("worldplan.commands.pretrain", "action-free next-frame pretraining on train.pretrain.sources"),
+    "finetune": ("worldplan.commands.finetune", "action-conditioned fine-tuning (train.init=pretrained|scratch)"),
 }
 
 
