@@ -34,7 +34,7 @@ from worldplan.planners.base import Planner
 logger = logging.getLogger(__name__)
 
 MODELS = ("checkpoint", "oracle", "random")
-DEFAULT_FRAMESKIP = 5  # DINO-WM's frameskip, used by oracle / random when no checkpoint sets one
+DEFAULT_FRAMESKIP = 5  # DINO-WM's; oracle / random use it when neither a checkpoint nor env.frameskip sets one
 SUMMARY_COLUMNS = ("name", "episodes", "success_rate", "success_ci95", "mean_final_state_distance",
                    "mean_final_latent_distance", "plan_seconds_per_plan", "evaluations_per_plan")
 
@@ -82,7 +82,19 @@ def checkpoint_env_id(meta: Mapping[str, Any]) -> str | None:
 
 
 def check_checkpoint(model: WorldModel, meta: Mapping[str, Any], env_id: str, env: EnvInfo, path: str) -> None:
-    """Refuse a checkpoint trained on another env, at another image size, or with another action size."""
+    """Refuse a checkpoint that cannot plan on ``env_id``.
+
+    Raises:
+        ValueError: it has no encoder, takes no actions, takes proprioception, was trained on another env,
+            on another image size, or with another action size per model step.
+    """
+    if model.encoder is None:
+        raise ValueError(f"checkpoint {path} has no encoder (trained on cached features only); it cannot encode "
+                         "the env's frames")
+    if model.action_dim is None:
+        raise ValueError(f"checkpoint {path} is action-free (pretrained only): fine-tune it before planning")
+    if model.predictor.arch["proprio_dim"]:
+        raise ValueError(f"checkpoint {path} takes proprioception as input, which the MPC loop does not provide")
     trained_on = checkpoint_env_id(meta)
     if trained_on is not None and trained_on.split(":")[-1] != env_id.split(":")[-1]:  # ignore "module:" prefixes
         raise ValueError(f"checkpoint {path} was trained on {trained_on} but env.id is {env_id}; evaluate it on "
@@ -123,7 +135,8 @@ def load_eval_model(cfg: DictConfig, env: EnvInfo, device: torch.device) -> Eval
         world_model = load_world_model(path, device=device)
         check_checkpoint(world_model, meta, cfg.env.id, env, str(path))
     window = world_model.window if world_model is not None else None
-    frameskip = _resolve(cfg.eval.frameskip, window.frameskip if window else None, DEFAULT_FRAMESKIP, "frameskip")
+    default_frameskip = int(cfg.env.get("frameskip") or DEFAULT_FRAMESKIP)
+    frameskip = _resolve(cfg.eval.frameskip, window.frameskip if window else None, default_frameskip, "frameskip")
     context = cfg.eval.context_frames if cfg.eval.context_frames is not None else (window.context if window else 1)
     encoder = world_model.encoder if world_model is not None else FrozenEncoder.from_config(cfg.encoder, device=device)
     model: EvalModel = world_model if kind == "checkpoint" else OracleModel(

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from worldplan.data.video import side_by_side, write_video
 from worldplan.evaluate.episode import EpisodeResult
@@ -78,6 +79,7 @@ def plot_cost_traces(path: str | Path, results: Sequence[EpisodeResult], *, titl
     for trace in per_episode:
         axes.plot(iterations, trace, color="tab:blue", alpha=0.25, linewidth=0.8)
     axes.plot(iterations, np.mean(per_episode, axis=0), color="tab:blue", linewidth=2.0, label="mean over episodes")
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set(xlabel="planner iteration", ylabel="best latent cost (mean over plans)", title=title)
     axes.legend()
     figure.tight_layout()
