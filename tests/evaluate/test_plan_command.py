@@ -14,6 +14,7 @@ from eval_fakes import DOT_ID
 import worldplan.envs  # noqa: F401  (registers the worldplan envs)
 from worldplan.cli import main
 from worldplan.config import compose
+from worldplan.data.collect import collect
 from worldplan.models import DataWindow, FrozenEncoder, Predictor, WorldModel, save_checkpoint
 
 HERE = Path(__file__).parent
@@ -21,9 +22,9 @@ DOT = f"eval_fakes:{DOT_ID}"
 WALL = "worldplan/Wall-v0"
 
 
-def _tiny_checkpoint(path: Path, *, env_id: str, frameskip: int = 2, frame_size: int = 64,
-                     action_dim: int | None = 4) -> Path:
-    """Save an untrained tiny world model (tiny encoder and predictor configs) that records ``env_id``."""
+def _tiny_checkpoint(path: Path, *, env_id: str | None = None, dataset: Path | None = None, frameskip: int = 2,
+                     frame_size: int = 64, action_dim: int | None = 4) -> Path:
+    """Save an untrained tiny world model (tiny encoder and predictor configs) recording its env or dataset."""
     cfg = compose("config", ["preset=tiny"])
     encoder = FrozenEncoder.from_config(cfg.encoder)
     torch.manual_seed(0)
@@ -31,7 +32,10 @@ def _tiny_checkpoint(path: Path, *, env_id: str, frameskip: int = 2, frame_size:
                                       action_dim=action_dim)
     model = WorldModel(predictor=predictor, window=DataWindow(context=1, horizon=3, frameskip=frameskip, fps=10.0),
                        encoder=encoder, frame_size=frame_size)
-    return save_checkpoint(path, model, meta={"data": {"env_id": env_id, "episodes": 4}, "init": "scratch"})
+    train = {"init": "scratch", "train_episodes": [0, 1, 2, 3], "dataset": None if dataset is None else str(dataset)}
+    if env_id is not None:
+        train["env_id"] = env_id
+    return save_checkpoint(path, model, meta={"train": train})
 
 
 def _run_cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
@@ -40,7 +44,9 @@ def _run_cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
 
 
 def test_plan_command_evaluates_a_checkpoint_and_records_the_protocol(tmp_path):
-    checkpoint = _tiny_checkpoint(tmp_path / "ckpt", env_id=WALL)
+    dataset = collect(WALL, {"image_size": 64}, tmp_path / "data", episodes=1, steps=2, policy="random", seed=0,
+                      noise=0.0, progress=False)
+    checkpoint = _tiny_checkpoint(tmp_path / "ckpt", dataset=dataset.path)  # the env is read from the dataset
     done = _run_cli(["preset=tiny", f"eval.checkpoint={checkpoint}", "workdir=run"], tmp_path)
     assert done.returncode == 0, done.stderr
     out = tmp_path / "run" / "eval" / "ckpt-cem"
@@ -51,7 +57,7 @@ def test_plan_command_evaluates_a_checkpoint_and_records_the_protocol(tmp_path):
     assert protocol["env"]["id"] == WALL and protocol["goals"]["source"] == "random_walk"
     assert (protocol["frameskip"], protocol["context_frames"], protocol["max_env_steps"]) == (2, 1, 8)
     assert protocol["planner"]["budget"] == {"num_samples": 32, "iterations": 3, "horizon": 3}
-    assert protocol["model"]["checkpoint_meta"]["data"]["episodes"] == 4
+    assert (protocol["model"]["init"], protocol["model"]["train_episodes"]) == ("scratch", 4)
     assert protocol["encoder"]["weights"] == "random"
     records = [json.loads(line) for line in (out / "episodes.jsonl").read_text().splitlines()]
     assert [r["seed"] for r in records] == protocol["goals"]["episode_seeds"]
@@ -71,7 +77,7 @@ def test_plan_command_runs_the_random_baseline(tmp_path, monkeypatch, capsys):
 @pytest.mark.parametrize(
     ("checkpoint_kwargs", "overrides", "message"),
     [
-        ({"env_id": "worldplan/Other-v0"}, [], "trained on worldplan/Other-v0"),
+        ({"env_id": WALL}, [], f"trained on {WALL}"),
         ({"env_id": DOT_ID, "frame_size": 32}, [], "32 px"),
         ({"env_id": DOT_ID}, ["eval.frameskip=3"], "frameskip"),
         ({"env_id": DOT_ID, "action_dim": 6}, [], "action values per model step"),

@@ -21,7 +21,9 @@ from omegaconf import DictConfig, OmegaConf
 
 import worldplan
 import worldplan.envs  # noqa: F401  (registers the worldplan envs)
+from worldplan.byo import resolve_env
 from worldplan.config import save_config
+from worldplan.data.episodes import META_FILE, read_meta
 from worldplan.evaluate.metrics import markdown_table
 from worldplan.evaluate.mpc import EvalModel
 from worldplan.evaluate.oracle import OracleModel
@@ -43,6 +45,9 @@ SUMMARY_COLUMNS = ("name", "episodes", "success_rate", "success_ci95", "mean_fin
 class EnvInfo:
     """What planning needs to know about the env, read from one probe instance."""
 
+    id: str  # the gym id and kwargs that recreate the env (worldplan.byo.resolve_env)
+    kwargs: dict[str, Any]
+    success_source: str  # "env" (the env's threshold), "user_function:<ref>" or "latent_threshold"
     action_low: np.ndarray  # (A_env,)
     action_high: np.ndarray  # (A_env,)
     image_size: int  # S
@@ -66,7 +71,8 @@ def probe_env(env_id: str, env_kwargs: Mapping[str, Any]) -> EnvInfo:
     env = gym.make(env_id, **env_kwargs)
     try:
         space, base = env.action_space, env.unwrapped
-        return EnvInfo(action_low=np.asarray(space.low, np.float32), action_high=np.asarray(space.high, np.float32),
+        return EnvInfo(id=env_id, kwargs=dict(env_kwargs), success_source=str(getattr(base, "success_source", "env")),
+                       action_low=np.asarray(space.low, np.float32), action_high=np.asarray(space.high, np.float32),
                        image_size=int(env.observation_space.shape[0]), fps=float(base.metadata["render_fps"]),
                        success_threshold=float(base.success_threshold))
     finally:
@@ -74,10 +80,18 @@ def probe_env(env_id: str, env_kwargs: Mapping[str, Any]) -> EnvInfo:
 
 
 def checkpoint_env_id(meta: Mapping[str, Any]) -> str | None:
-    """The env id a checkpoint was trained on, from its meta (``env_id``, or that of its dataset)."""
-    for section in (meta, meta.get("data") or {}, meta.get("dataset") or {}):
-        if isinstance(section, Mapping) and section.get("env_id"):
-            return str(section["env_id"])
+    """The env a checkpoint was trained on: ``train.env_id`` in its meta, else its dataset's ``meta.json``.
+
+    Returns None (and logs a warning) when neither is available, e.g. the dataset was moved.
+    """
+    train = meta.get("train") or {}
+    if train.get("env_id"):
+        return str(train["env_id"])
+    dataset = train.get("dataset")
+    if dataset and (Path(dataset) / META_FILE).is_file():
+        return read_meta(dataset).env_id
+    logger.warning("cannot tell which env the checkpoint was trained on (no train.env_id, dataset %s not found)",
+                   dataset)
     return None
 
 
@@ -133,14 +147,14 @@ def load_eval_model(cfg: DictConfig, env: EnvInfo, device: torch.device) -> Eval
     if path:
         meta = read_checkpoint_meta(path)
         world_model = load_world_model(path, device=device)
-        check_checkpoint(world_model, meta, cfg.env.id, env, str(path))
+        check_checkpoint(world_model, meta, env.id, env, str(path))
     window = world_model.window if world_model is not None else None
     default_frameskip = int(cfg.env.get("frameskip") or DEFAULT_FRAMESKIP)
     frameskip = _resolve(cfg.eval.frameskip, window.frameskip if window else None, default_frameskip, "frameskip")
     context = cfg.eval.context_frames if cfg.eval.context_frames is not None else (window.context if window else 1)
     encoder = world_model.encoder if world_model is not None else FrozenEncoder.from_config(cfg.encoder, device=device)
     model: EvalModel = world_model if kind == "checkpoint" else OracleModel(
-        env_id=cfg.env.id, env_kwargs=OmegaConf.to_container(cfg.env.kwargs, resolve=True), encoder=encoder,
+        env_id=env.id, env_kwargs=env.kwargs, encoder=encoder,
         frameskip=frameskip, device=device)
     return EvalSetup(model=model, frameskip=frameskip, context_frames=int(context),
                      encoder_identity=encoder.identity(), checkpoint_meta=meta)
@@ -172,17 +186,26 @@ def eval_name(cfg: DictConfig, planner_name: str) -> str:
     return f"{label}-{planner_name}"
 
 
+def goal_params(cfg: DictConfig) -> dict[str, Any]:
+    """The goal source's parameters (``cfg.goal``, configs/goal/default.yaml); none for random_walk."""
+    if cfg.eval.goal_source == "random_walk" or cfg.get("goal") is None:
+        return {}
+    return OmegaConf.to_container(cfg.goal, resolve=True)
+
+
 def protocol_record(cfg: DictConfig, env: EnvInfo, setup: EvalSetup, planner: dict, seeds: list[int]) -> dict:
     """Everything that defines the evaluation, saved with every result."""
-    ev = cfg.eval
+    ev, train = cfg.eval, (setup.checkpoint_meta or {}).get("train") or {}
     return {
-        "env": {"id": cfg.env.id, "kwargs": OmegaConf.to_container(cfg.env.kwargs, resolve=True), "fps": env.fps,
-                "success_threshold": env.success_threshold},
-        "goals": {"source": ev.goal_source, "offset": ev.goal_offset, "base_seed": cfg.seed, "episode_seeds": seeds},
+        "env": {"id": env.id, "kwargs": env.kwargs, "fps": env.fps, "success_threshold": env.success_threshold,
+                "success_source": env.success_source},
+        "goals": {"source": ev.goal_source, "offset": ev.goal_offset, "params": goal_params(cfg), "base_seed": cfg.seed,
+                  "episode_seeds": seeds},
         "episodes": len(seeds), "batch_size": ev.batch_size, "planner": planner,
         "frameskip": setup.frameskip, "replan_every": ev.replan_every, "max_env_steps": ev.max_env_steps,
         "context_frames": setup.context_frames, "cost": {"metric": ev.metric, "steps": ev.steps},
         "model": {"kind": ev.model, "checkpoint": None if not ev.checkpoint else str(Path(ev.checkpoint).resolve()),
+                  "init": train.get("init"), "train_episodes": len(train.get("train_episodes") or []) or None,
                   "checkpoint_meta": setup.checkpoint_meta},
         "encoder": setup.encoder_identity, "device": cfg.device, "worldplan_version": worldplan.__version__,
     }
@@ -192,8 +215,7 @@ def plan_from_config(cfg: DictConfig) -> tuple[dict[str, Any], Path]:
     """Run the evaluation ``cfg`` describes; return its summary and output directory."""
     check_model_choice(cfg)
     ev, device = cfg.eval, resolve_device(cfg.device)
-    env_kwargs = OmegaConf.to_container(cfg.env.kwargs, resolve=True)
-    env = probe_env(cfg.env.id, env_kwargs)
+    env = probe_env(*resolve_env(cfg.env))
     setup = load_eval_model(cfg, env, device)
     planner, planner_record = build_eval_planner(cfg, env, setup.frameskip, device)
     seeds = [eval_episode_seed(cfg.seed, i) for i in range(ev.episodes)]
@@ -202,9 +224,10 @@ def plan_from_config(cfg: DictConfig) -> tuple[dict[str, Any], Path]:
     loop = {"frameskip": setup.frameskip, "max_env_steps": ev.max_env_steps, "replan_every": ev.replan_every,
             "context_frames": setup.context_frames, "cost_kwargs": {"metric": ev.metric, "steps": ev.steps}}
     try:
-        results = evaluate_episodes(env_id=cfg.env.id, env_kwargs=env_kwargs, seeds=seeds, goal_source=ev.goal_source,
+        results = evaluate_episodes(env_id=env.id, env_kwargs=env.kwargs, seeds=seeds, goal_source=ev.goal_source,
                                     goal_offset=ev.goal_offset, planner=planner, model=setup.model,
-                                    batch_size=ev.batch_size, loop_kwargs=loop, device=device)
+                                    batch_size=ev.batch_size, loop_kwargs=loop, device=device,
+                                    goal_params=goal_params(cfg))
     finally:
         if isinstance(setup.model, OracleModel):
             setup.model.close()
