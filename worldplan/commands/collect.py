@@ -1,6 +1,6 @@
 """``worldplan collect``: collect ``cfg.data`` episodes from ``cfg.env`` and write a preview video.
 
-Reads ``cfg.env.id``, ``cfg.env.kwargs``, ``cfg.data.{out, episodes, steps, policy, noise,
+Reads ``cfg.env`` (any env ``worldplan.byo.resolve_env`` accepts), ``cfg.data.{out, episodes, steps, policy, noise,
 video_episodes}`` and ``cfg.seed``; writes the dataset, ``<out>/preview.mp4`` and ``<out>/config.yaml``.
 """
 
@@ -10,8 +10,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
+from worldplan.byo import resolve_env
 from worldplan.config import save_config
 from worldplan.data.collect import collect
 from worldplan.data.episodes import META_FILE, EpisodeDataset, read_meta
@@ -37,7 +38,7 @@ def collect_from_config(cfg: DictConfig, *, progress: bool = True) -> CollectRes
     episodes_before = len(existing.episodes) if existing else 0
     frames_before = existing.num_frames if existing else 0
     start = time.perf_counter()
-    dataset = collect(cfg.env.id, OmegaConf.to_container(cfg.env.kwargs, resolve=True), out,
+    dataset = collect(*resolve_env(cfg.env), out,
                       episodes=data.episodes, steps=data.steps, policy=data.policy, seed=cfg.seed,
                       noise=data.noise, progress=progress)
     seconds = time.perf_counter() - start

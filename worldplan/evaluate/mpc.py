@@ -14,6 +14,7 @@ which is handed the true states of the running episodes before each plan.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
@@ -98,6 +99,20 @@ def _encode(model: EvalModel, frames: np.ndarray, device: torch.device) -> Tenso
     """(B, T, S, S, 3) uint8 array -> (B, T, P, D) latents, without gradients."""
     with torch.no_grad():
         return model.encode(torch.from_numpy(np.ascontiguousarray(frames)).to(device))
+
+
+def _frame_distance(model: EvalModel, z_goal: Tensor, metric: str, device: torch.device, frame: np.ndarray) -> float:
+    """Latent distance of one (S, S, 3) uint8 frame to one goal's latents z_goal (P, D)."""
+    z = _encode(model, frame[None, None], device)[:, 0]  # (1, P, D)
+    return float(latent_distance(z, z_goal[None], metric=metric)[0])
+
+
+def _attach_latent_goals(model: EvalModel, bases: list[GoalEnv], z_goal: Tensor, *, metric: str,
+                         device: torch.device) -> None:
+    """Envs that decide success by latent distance (``set_latent_goal``, worldplan.byo) get their goal's."""
+    for b, env in enumerate(bases):
+        if hasattr(env, "set_latent_goal"):
+            env.set_latent_goal(functools.partial(_frame_distance, model, z_goal[b], metric, device))
 
 
 def _plan(
@@ -234,6 +249,8 @@ def run_episodes(
     device = torch.device(device)
     traces = [_start(env, task) for env, task in zip(bases, tasks)]
     z_goal = _encode(model, np.stack([task.goal_image for task in tasks])[:, None], device)[:, 0]  # (B, P, D)
+    metric = str(cost_kwargs.get("metric", "l2"))
+    _attach_latent_goals(model, bases, z_goal, metric=metric, device=device)
     plans: Tensor | None = None  # (B, H, A), the latest plan of every episode
     while active := [i for i, trace in enumerate(traces) if not trace.done]:
         warm = None if plans is None else shift_plan(plans[active], replan_every)
@@ -260,5 +277,4 @@ def run_episodes(
             model_steps=replan_every,
             max_env_steps=max_env_steps,
         )
-    metric = str(cost_kwargs.get("metric", "l2"))
     return _finish(model, bases, tasks, traces, z_goal=z_goal, metric=metric, device=device, first_index=first_index)

@@ -19,6 +19,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from worldplan.byo.goals import sample_goal_task
 from worldplan.envs.base import GoalTask
 from worldplan.evaluate.episode import EpisodeResult
 from worldplan.evaluate.metrics import summarize, write_episodes_jsonl, write_summary
@@ -29,7 +30,6 @@ from worldplan.planners.base import Planner
 logger = logging.getLogger(__name__)
 
 EVAL_STREAM = 0x65_76_61_6C  # "eval": keeps evaluation seeds apart from collection seeds
-GOAL_SOURCES = ("random_walk",)
 
 
 def eval_episode_seed(base_seed: int, index: int) -> int:
@@ -39,20 +39,20 @@ def eval_episode_seed(base_seed: int, index: int) -> int:
     return int(np.random.SeedSequence([base_seed, EVAL_STREAM, index]).generate_state(1)[0])
 
 
-def sample_tasks(envs: Sequence[gym.Env], seeds: Sequence[int], *, goal_source: str, offset: int) -> list[GoalTask]:
+def sample_tasks(envs: Sequence[gym.Env], seeds: Sequence[int], *, goal_source: str, offset: int,
+                 goal_params: Mapping[str, Any] | None = None) -> list[GoalTask]:
     """One goal task per env, each left at its start state.
 
     Args:
         envs: goal envs (wrappers allowed), one per seed.
         seeds: the episodes' seeds.
-        goal_source: "random_walk": the env's ``sample_goal_task`` (its goal policy for ``offset`` steps).
+        goal_source: one of ``worldplan.byo.GOAL_SOURCES``; "random_walk": the env's ``sample_goal_task``
+            (its goal policy for ``offset`` steps).
         offset: env steps between start and goal.
+        goal_params: the goal source's parameters (``cfg.goal``).
     """
-    if goal_source not in GOAL_SOURCES:
-        raise ValueError(f"goal_source={goal_source!r} is not supported; choose one of {', '.join(GOAL_SOURCES)}")
-    if offset < 1:
-        raise ValueError(f"goal_offset must be >= 1 env step, got {offset}")
-    return [env.unwrapped.sample_goal_task(int(seed), int(offset)) for env, seed in zip(envs, seeds)]
+    return [sample_goal_task(env.unwrapped, int(seed), int(offset), source=goal_source, params=goal_params)
+            for env, seed in zip(envs, seeds)]
 
 
 def evaluate_episodes(
@@ -67,13 +67,14 @@ def evaluate_episodes(
     batch_size: int,
     loop_kwargs: Mapping[str, Any],
     device: str | torch.device = "cpu",
+    goal_params: Mapping[str, Any] | None = None,
 ) -> list[EpisodeResult]:
     """Run one episode per seed, ``batch_size`` at a time, through ``run_episodes``.
 
     Args:
         env_id, env_kwargs: how each episode's env is made (``gymnasium.make``).
         seeds: one goal-task seed per episode.
-        goal_source, goal_offset: see ``sample_tasks``.
+        goal_source, goal_offset, goal_params: see ``sample_tasks``.
         planner, model: as in ``run_episodes``.
         batch_size: B, episodes stepped and planned together (B envs are made once and reused).
         loop_kwargs: the keyword settings of ``run_episodes`` (frameskip, max_env_steps, replan_every,
@@ -90,7 +91,7 @@ def evaluate_episodes(
     try:
         for first in range(0, len(seeds), batch_size):
             chunk = list(seeds[first : first + batch_size])
-            tasks = sample_tasks(envs, chunk, goal_source=goal_source, offset=goal_offset)
+            tasks = sample_tasks(envs, chunk, goal_source=goal_source, offset=goal_offset, goal_params=goal_params)
             results += run_episodes(envs[: len(chunk)], tasks, planner, model, **loop_kwargs, device=device,
                                     first_index=first)
             done = sum(r.success for r in results)

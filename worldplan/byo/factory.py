@@ -1,0 +1,81 @@
+"""The one env factory: ``make_env(env_cfg)`` for shipped goal envs and bring-your-own envs alike.
+
+``resolve_env(env_cfg)`` turns an env config into the ``(gym id, kwargs)`` pair that datasets,
+checkpoints and results record, and that ``gymnasium.make(id, **kwargs)`` recreates anywhere
+worldplan is installed:
+
+- a registered worldplan ``GoalEnv`` (``worldplan/Wall-v0``, or ``module:id`` of one) is used as it is;
+- anything else (a Gymnasium id, ``module:Class``, ``file.py:Class``, ``dmc:<domain>-<task>``) goes
+  through ``AdaptedGoalEnv``, registered as ``ADAPTER_GYM_ID`` with the adapter settings of the config
+  (``image_size``, ``state``, ``success``, ``latent_threshold``, ``fps``) as its kwargs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import gymnasium as gym
+from gymnasium.envs.registration import load_env_creator
+from omegaconf import DictConfig, OmegaConf
+
+from worldplan.byo.callables import import_module
+from worldplan.envs.base import GoalEnv
+
+ADAPTER_ENV_ID = "worldplan-byo/Adapter-v0"
+ADAPTER_GYM_ID = f"worldplan.byo:{ADAPTER_ENV_ID}"  # gym.make imports worldplan.byo (which registers it) first
+# Adapter settings read from the env config, with their defaults.
+ADAPTER_KEYS: dict[str, Any] = {"image_size": 64, "state": None, "success": None, "latent_threshold": 0.2,
+                                "fps": None}
+
+
+def _plain(env_cfg: Mapping[str, Any] | DictConfig) -> dict[str, Any]:
+    if isinstance(env_cfg, DictConfig):
+        return OmegaConf.to_container(env_cfg, resolve=True)
+    return dict(env_cfg)
+
+
+def is_goal_env_id(env_id: str) -> bool:
+    """Whether ``env_id`` (or ``module:id``) is a registered Gymnasium id whose entry point is a GoalEnv."""
+    if env_id.startswith("dmc:"):
+        return False
+    module, sep, name = env_id.rpartition(":")
+    if sep and "/" not in name:
+        return False  # module:Class
+    if sep:
+        import_module(module)
+    if name not in gym.registry:
+        return False
+    creator = gym.registry[name].entry_point
+    creator = load_env_creator(creator) if isinstance(creator, str) else creator
+    return isinstance(creator, type) and issubclass(creator, GoalEnv)
+
+
+def resolve_env(env_cfg: Mapping[str, Any] | DictConfig) -> tuple[str, dict[str, Any]]:
+    """``(gym id, kwargs)`` of the env ``env_cfg`` describes (``id``, ``kwargs`` and the adapter keys).
+
+    Raises:
+        ValueError: the config has no ``id``.
+    """
+    cfg = _plain(env_cfg)
+    env_id = cfg.get("id")
+    if not env_id:
+        raise ValueError("env.id is missing: give a worldplan env id, a Gymnasium id, module:Class or "
+                         "dmc:<domain>-<task>")
+    kwargs = dict(cfg.get("kwargs") or {})
+    if env_id == ADAPTER_GYM_ID or is_goal_env_id(env_id):
+        return env_id, kwargs
+    settings = {key: cfg.get(key, default) for key, default in ADAPTER_KEYS.items()}
+    return ADAPTER_GYM_ID, {"env": env_id, "env_kwargs": kwargs, **settings}
+
+
+def make_env(env_cfg: Mapping[str, Any] | DictConfig, *, max_steps: int | None = None) -> gym.Env:
+    """``gym.make`` the env ``env_cfg`` describes (see ``resolve_env``); ``max_steps`` sets a time limit."""
+    env_id, kwargs = resolve_env(env_cfg)
+    limit = {} if max_steps is None else {"max_episode_steps": max_steps}
+    return gym.make(env_id, **limit, **kwargs)
+
+
+def adapter_settings(env_id: str, kwargs: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The adapter kwargs when ``env_id`` is the adapter, else None."""
+    return dict(kwargs) if env_id in (ADAPTER_GYM_ID, ADAPTER_ENV_ID) else None
