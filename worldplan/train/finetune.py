@@ -16,6 +16,7 @@ episodes. At the end (and every ``eval_every`` steps) the validation latent erro
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ from worldplan.train.objective import NextFrameObjective
 from worldplan.train.sources import ensure_cache, episode_tracks
 from worldplan.train.trainer import Trainer, TrainResult
 
-__all__ = ["INITS", "finetune", "training_episodes", "initialise"]
+__all__ = ["INITS", "FinetuneSetup", "finetune", "prepare", "training_episodes", "initialise"]
 
 INITS = ("pretrained", "scratch")
 METRICS_FILE = "metrics.json"
@@ -67,6 +68,9 @@ def training_episodes(split: EpisodeSplit, episodes: int | None) -> list[int]:
 def initialise(model: WorldModel, encoder: FrozenEncoder, *, init: str, pretrained: str | Path) -> None:
     """Apply ``init``: load the pretrained predictor (action blocks untouched) or keep the random one."""
     if init == "pretrained":
+        if not Path(pretrained).exists():
+            raise FileNotFoundError(f"no pretrained checkpoint at {pretrained}: run `worldplan pretrain` first, "
+                                    "point train.finetune.pretrained at one, or use train.init=scratch")
         load_pretrained_weights(with_encoder(model, encoder), pretrained)
         log.info("initialised the predictor from %s (action blocks zero-initialised)", pretrained)
 
@@ -75,7 +79,27 @@ def _windows(dataset: EpisodeDataset, cache: Any, ids: list[int], *, length: int
     return WindowDataset(episode_tracks(dataset, cache, ids), length=length, stride=stride, with_actions=True, seed=seed)
 
 
-def _finetune(cfg: DictConfig, ctx: DistContext) -> TrainResult:
+@dataclass
+class FinetuneSetup:
+    """Everything a fine-tuning run trains and evaluates, before the first step.
+
+    Attributes:
+        model: the action-conditioned world model (no encoder), initialised per ``train.init``.
+        encoder: the frozen encoder (attached to checkpoints).
+        train_windows: (context + horizon)-frame windows of the training episodes, with actions.
+        val_windows: (context + eval_horizon)-frame windows of the validation episodes.
+        record: what the checkpoint's ``meta.json`` and ``metrics.json`` record about the run.
+    """
+
+    model: WorldModel
+    encoder: FrozenEncoder
+    train_windows: WindowDataset
+    val_windows: WindowDataset
+    record: dict[str, Any]
+
+
+def prepare(cfg: DictConfig, ctx: DistContext) -> FinetuneSetup:
+    """Build the model, data and record of a fine-tuning run (encodes the dataset if needed)."""
     train_cfg, stage, seed = cfg.train, cfg.train.finetune, int(cfg.seed)
     encoder = FrozenEncoder.from_config(cfg.encoder, device=ctx.device)
     dataset = EpisodeDataset.open(stage.dataset)
@@ -98,20 +122,30 @@ def _finetune(cfg: DictConfig, ctx: DistContext) -> TrainResult:
         "split": split.to_dict(), "train_episodes": train_ids, "train_windows": len(train_windows),
         "val_windows": len(val_windows), "settings": OmegaConf.to_container(train_cfg, resolve=True), "metrics": {},
     }
+    return FinetuneSetup(model=model, encoder=encoder, train_windows=train_windows, val_windows=val_windows,
+                         record=record)
+
+
+def _finetune(cfg: DictConfig, ctx: DistContext) -> TrainResult:
+    train_cfg, stage = cfg.train, cfg.train.finetune
+    setup = prepare(cfg, ctx)
+    model, record = setup.model, setup.record
 
     def evaluate(step: int) -> dict:
-        record["metrics"] = {"step": step, **rollout_errors(model, val_windows, context=window.context,
-                                                             batch_size=int(train_cfg.eval_batch_size), device=ctx.device)}
+        errors = rollout_errors(model, setup.val_windows, context=model.window.context,
+                                batch_size=int(train_cfg.eval_batch_size), device=ctx.device)
+        record["metrics"] = {"step": step, **errors}
         return record["metrics"]
 
     out, run_dir = Path(stage.out), Path(stage.run_dir)
     save_run_config(cfg, run_dir, ctx)
     log.info("fine-tuning (init=%s, mode=%s) on %d episodes / %d windows; validating on %d episodes",
-             train_cfg.init, train_cfg.mode, len(train_ids), len(train_windows), len(split.val))
+             train_cfg.init, train_cfg.mode, len(record["train_episodes"]), len(setup.train_windows),
+             len(record["split"]["val"]))
     trainer = Trainer(
-        NextFrameObjective(model, use_actions=True), train_windows,
-        settings=settings_for(train_cfg, "finetune", seed=seed), run_dir=run_dir, ctx=ctx,
-        save_model=checkpoint_saver(model, encoder, out, lambda step: {**record, "step": step}),
+        NextFrameObjective(model, use_actions=True), setup.train_windows,
+        settings=settings_for(train_cfg, "finetune", seed=int(cfg.seed)), run_dir=run_dir, ctx=ctx,
+        save_model=checkpoint_saver(model, setup.encoder, out, lambda step: {**record, "step": step}),
         evaluate=evaluate, progress=bool(train_cfg.progress),
     )
     result = trainer.fit()

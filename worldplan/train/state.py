@@ -7,6 +7,7 @@ consistent even if a crash fell between writing the model checkpoint and this fi
 
 from __future__ import annotations
 
+import hashlib
 import os
 import random
 import tempfile
@@ -16,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["STATE_FILE", "capture_rng", "restore_rng", "save_state", "load_state"]
+__all__ = ["STATE_FILE", "capture_rng", "restore_rng", "save_state", "load_state", "state_sha256"]
 
 STATE_FILE = "trainer_state.pt"
 
@@ -80,3 +81,13 @@ def load_state(directory: Path) -> dict[str, Any] | None:
     if not path.exists():
         return None
     return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def state_sha256(state: dict[str, torch.Tensor]) -> str:
+    """SHA-256 over a state dict's names and tensor bytes (sorted by name): equal iff bit-identical."""
+    digest = hashlib.sha256()
+    for name in sorted(state):
+        tensor = state[name].detach().cpu().contiguous().reshape(-1)
+        digest.update(name.encode())
+        digest.update(tensor.view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
+    return digest.hexdigest()

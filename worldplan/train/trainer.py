@@ -33,7 +33,7 @@ from worldplan.train.distributed import DistContext, all_reduce_mean, gather_obj
 from worldplan.models.precision import autocast
 from worldplan.train.optim import build_optimizer, lr_at, resolve_amp
 from worldplan.train.sampler import StepBatchSampler
-from worldplan.train.state import capture_rng, load_state, restore_rng, save_state
+from worldplan.train.state import capture_rng, load_state, restore_rng, save_state, state_sha256
 
 __all__ = ["TrainSettings", "TrainResult", "Trainer"]
 
@@ -97,14 +97,15 @@ class TrainSettings:
 @dataclass(frozen=True)
 class TrainResult:
     """What a ``fit`` did: the final step, the step it resumed from, the last logged mean loss,
-    the last evaluation's metrics (empty on ranks other than 0 or without an evaluation), and the
-    rank of the process that returns it."""
+    the last evaluation's metrics (empty on ranks other than 0 or without an evaluation), the
+    SHA-256 of the trained module's final weights as this process holds them, and its rank."""
 
     step: int
     resumed_from: int
     loss: float
     metrics: dict
-    rank: int = 0
+    weights_sha256: str
+    rank: int
 
 
 class Trainer:
@@ -168,7 +169,8 @@ class Trainer:
         bar.close()
         metrics = self._evaluate(s.steps)
         self._checkpoint(s.steps)
-        return TrainResult(step=s.steps, resumed_from=start, loss=last_loss, metrics=metrics, rank=self.ctx.rank)
+        return TrainResult(step=s.steps, resumed_from=start, loss=last_loss, metrics=metrics,
+                           weights_sha256=state_sha256(self.module.state_dict()), rank=self.ctx.rank)
 
     def _loader(self, start: int) -> DataLoader:
         s, ctx = self.settings, self.ctx

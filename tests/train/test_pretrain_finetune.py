@@ -1,0 +1,90 @@
+"""Pretraining and fine-tuning end to end on tiny synthetic data; pretrained vs scratch init."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+import torch
+
+from worldplan.cli import main
+from worldplan.models.checkpoint import load_world_model
+from worldplan.train.distributed import init_distributed
+from worldplan.train.finetune import finetune, prepare
+from worldplan.train.pretrain import pretrain
+
+
+def test_finetune_writes_rollout_errors_per_step_and_the_copy_last_baseline(tiny_cfg: Callable, workdir: Path) -> None:
+    pretrain(tiny_cfg())
+    result = finetune(tiny_cfg("train.finetune.episodes=3", "train.window.eval_horizon=3"))
+    out = workdir / "checkpoints" / "finetune-pretrained"
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert len(metrics["metrics"]["model_mse"]) == 3 and len(metrics["metrics"]["copy_last_mse"]) == 3
+    assert metrics["metrics"]["windows"] > 0 and result.metrics == metrics["metrics"]
+    assert metrics["train_episodes"] == metrics["split"]["train"][:3]
+    assert not set(metrics["split"]["train"]) & set(metrics["split"]["val"])
+    model = load_world_model(out, device="cpu")
+    z = torch.randn(1, 3, model.predictor.num_patches, model.predictor.arch["feature_dim"])
+    assert model.rollout(z, torch.zeros(1, 2, 4, model.action_dim)).shape == (1, 2, 4, *z.shape[2:])
+
+
+def _state(setup) -> dict[str, torch.Tensor]:
+    return setup.model.predictor.state_dict()
+
+
+def test_scratch_and_pretrained_differ_only_in_the_initial_predictor_weights(tiny_cfg: Callable, workdir: Path) -> None:
+    pretrain(tiny_cfg())
+    ctx = init_distributed("cpu")
+    pre, scratch = prepare(tiny_cfg("train.init=pretrained"), ctx), prepare(tiny_cfg("train.init=scratch"), ctx)
+    assert pre.model.predictor.arch == scratch.model.predictor.arch
+    assert len(pre.train_windows) == len(scratch.train_windows) and pre.record["split"] == scratch.record["split"]
+    a, b = _state(pre), _state(scratch)
+    pretrained = load_world_model(workdir / "checkpoints" / "pretrain", with_encoder=False).predictor.state_dict()
+    for key in a:
+        if key.startswith("actions."):
+            assert torch.equal(a[key], b[key]), key
+        else:
+            assert torch.equal(a[key], pretrained[key]), key
+    assert not torch.equal(a["head.weight"], b["head.weight"])
+
+
+def test_pretrained_init_predicts_exactly_like_the_pretrained_model(tiny_cfg: Callable, workdir: Path) -> None:
+    pretrain(tiny_cfg())
+    setup = prepare(tiny_cfg("train.init=pretrained"), init_distributed("cpu"))
+    action_free = load_world_model(workdir / "checkpoints" / "pretrain", with_encoder=False)
+    batch = torch.utils.data.default_collate([setup.train_windows[i] for i in range(4)])
+    z = batch["z"].float()
+    expected = action_free.predictor(z, setup.model.frame_times(4, z.shape[1]))
+    torch.testing.assert_close(setup.model(z, batch["actions"]), expected, rtol=0, atol=0)
+
+
+def test_asking_for_more_episodes_than_the_split_has_is_an_error(tiny_cfg: Callable) -> None:
+    with pytest.raises(ValueError, match="finetune.episodes=50"):
+        finetune(tiny_cfg("train.init=scratch", "train.finetune.episodes=50"))
+
+
+def test_pretrained_init_without_a_pretrain_checkpoint_says_what_to_do(tiny_cfg: Callable) -> None:
+    with pytest.raises(FileNotFoundError, match="worldplan pretrain"):
+        finetune(tiny_cfg("train.init=pretrained"))
+
+
+def test_pretraining_reads_video_folders_and_episodes_alike(tiny_cfg: Callable, workdir: Path) -> None:
+    rng = np.random.default_rng(0)
+    (workdir / "videos").mkdir()
+    iio.imwrite(workdir / "videos" / "clip.mp4", rng.integers(0, 256, (30, 32, 40, 3), dtype=np.uint8), fps=25)
+    sources = f"train.pretrain.sources=[{workdir}/data/pretrain,{workdir}/videos]"
+    pretrain(tiny_cfg(sources))
+    meta = json.loads((workdir / "checkpoints" / "pretrain" / "meta.json").read_text())
+    assert [(s["kind"], s["items"]) for s in meta["train"]["sources"]] == [("episodes", 6), ("videos", 1)]
+
+
+def test_cli_encode_then_finetune_with_a_bad_init_exits_with_an_error(workdir: Path, capsys) -> None:
+    args = ["preset=tiny", "device=cpu", f"workdir={workdir}"]
+    assert main(["encode", *args]) == 0
+    assert capsys.readouterr().out.count("items") == 2
+    assert main(["finetune", *args, "train.init=bogus"]) == 1
+    assert "train.init must be one of" in capsys.readouterr().err
