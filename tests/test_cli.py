@@ -35,9 +35,9 @@ def test_unknown_subcommand_exits_2(tmp_path):
 
 @pytest.fixture(scope="module")
 def collected(tmp_path_factory):
-    """``worldplan collect preset=tiny`` on the point env, and its output directory."""
+    """``worldplan collect preset=tiny`` (Wall, 8 episodes of 20 steps), and its output directory."""
     out = tmp_path_factory.mktemp("cli") / "ds"
-    result = worldplan("collect", "preset=tiny", *POINT_ENV, f"data.out={out}", cwd=out.parent)
+    result = worldplan("collect", "preset=tiny", f"data.out={out}", cwd=out.parent)
     return result, out
 
 
@@ -45,7 +45,7 @@ def test_collect_writes_dataset_preview_and_config(collected):
     result, out = collected
     assert result.returncode == 0, result.stderr
     assert "collected 8 episodes (168 frames)" in result.stdout
-    assert len(EpisodeDataset.open(out)) == 8
+    assert len(EpisodeDataset.open(out, env_id="worldplan/Wall-v0")) == 8
     assert (out / "preview.mp4").stat().st_size > 0 and (out / "config.yaml").is_file()
 
 
@@ -54,6 +54,20 @@ def test_datasets_prints_the_summary(collected):
     result = worldplan("datasets", f"path={out}", cwd=out.parent)
     assert result.returncode == 0, result.stderr
     assert "episodes  8: length min 20 / mean 20.0 / max 20, 168 frames" in result.stdout
+
+
+def test_collect_with_a_module_env_id_imports_the_module(tmp_path):
+    result = worldplan("collect", "preset=tiny", *POINT_ENV, "data.episodes=2", f"data.out={tmp_path / 'ds'}",
+                       cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert EpisodeDataset.open(tmp_path / "ds").meta.image_size == 16
+
+
+def test_demo_writes_the_dataset_and_preview_under_workdir(tmp_path):
+    result = worldplan("demo", "preset=tiny", f"workdir={tmp_path / 'run'}", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert len(EpisodeDataset.open(tmp_path / "run" / "data" / "train")) == 8
+    assert (tmp_path / "run" / "data" / "train" / "preview.mp4").is_file()
 
 
 def test_collect_of_an_unknown_env_exits_1_with_the_reason(tmp_path):

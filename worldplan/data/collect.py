@@ -19,7 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from worldplan.data.episodes import DatasetMeta, Episode, EpisodeDataset, EpisodeWriter
-from worldplan.envs import GoalEnv
+from worldplan.envs import ENV_IDS, GoalEnv, validate_image_size
 
 POLICIES = ("random", "goal_directed")
 # The policy's random stream is seeded with (episode seed, POLICY_STREAM): independent of the env's.
@@ -35,11 +35,6 @@ def episode_seed(base_seed: int, index: int) -> int:
     if base_seed < 0 or index < 0:
         raise ValueError(f"seeds and episode indices must be >= 0, got seed={base_seed}, index={index}")
     return int(np.random.SeedSequence([base_seed, index]).generate_state(1)[0])
-
-
-def registered_worldplan_envs() -> list[str]:
-    """Ids of the envs registered under the ``worldplan/`` namespace."""
-    return sorted(env_id for env_id in gym.registry if env_id.startswith("worldplan/"))
 
 
 def make_env(env_id: str, env_kwargs: dict[str, Any], *, max_steps: int | None = None) -> gym.Env:
@@ -61,11 +56,10 @@ def make_env(env_id: str, env_kwargs: dict[str, Any], *, max_steps: int | None =
         except ImportError as err:
             raise ValueError(f"env id {env_id!r}: cannot import module {module!r} ({err})") from err
     if name not in gym.registry:
-        raise ValueError(f"unknown env id {name!r}; registered worldplan envs: {registered_worldplan_envs()} "
+        raise ValueError(f"unknown env id {name!r}; registered worldplan envs: {list(ENV_IDS)} "
                          f"(or give 'module:id' for an env that module registers)")
-    size = env_kwargs.get("image_size")
-    if "image_size" in env_kwargs and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
-        raise ValueError(f"env kwarg image_size must be a positive integer (pixels per side), got {size!r}")
+    if "image_size" in env_kwargs:
+        validate_image_size(env_kwargs["image_size"])
     limit = {} if max_steps is None else {"max_episode_steps": max_steps}
     env = gym.make(name, **limit, **env_kwargs)
     if not isinstance(env.unwrapped, GoalEnv):

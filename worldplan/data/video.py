@@ -112,7 +112,7 @@ def write_video(path: str | Path, frames: np.ndarray, fps: float, *, metadata: d
     video = upscale(frames)
     pad_h, pad_w = (-video.shape[1]) % MACRO_BLOCK, (-video.shape[2]) % MACRO_BLOCK
     if pad_h or pad_w:
-        video = np.pad(video, ((0, 0), (0, pad_h), (0, pad_w), (0, 0)))
+        video = np.pad(video, ((0, 0), (0, pad_h), (0, pad_w), (0, 0)), mode="edge")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}.mp4")
     try:
