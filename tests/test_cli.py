@@ -73,7 +73,7 @@ def test_demo_writes_the_dataset_and_preview_under_workdir(tmp_path):
 def test_collect_of_an_unknown_env_exits_1_with_the_reason(tmp_path):
     result = worldplan("collect", "preset=tiny", "env.id=worldplan/Nope-v0", f"data.out={tmp_path / 'ds'}",
                        cwd=tmp_path)
-    assert result.returncode == 1 and "unknown env id 'worldplan/Nope-v0'" in result.stderr
+    assert result.returncode == 1 and "env id 'worldplan/Nope-v0'" in result.stderr
 
 
 def test_datasets_of_a_corrupt_dataset_exits_1_naming_the_file(tmp_path):
