@@ -5,12 +5,17 @@ into ``MjData``, applies the action as ``ctrl`` for ``n_substeps`` physics steps
 back rounded to float32 (solver warm-starting is disabled). So the next step depends on the returned
 state alone, and ``set_state(get_state())`` reproduces every later frame bit for bit, which the
 oracle planner of the evaluation relies on.
+
+Importing this module loads ``triton`` (when installed) before anything can initialise EGL: Mesa's
+software EGL driver links its own LLVM, and a ``triton`` import after it (which torch makes lazily, e.g.
+through torchvision) binds to that LLVM's symbols and segfaults. Loaded in the other order both work.
 """
 
 from __future__ import annotations
 
 import abc
 import atexit
+import importlib.util
 import weakref
 from typing import Any
 
@@ -20,6 +25,9 @@ from gymnasium import spaces
 
 from worldplan.envs.base import GoalEnv, validate_image_size, validate_render_mode
 from worldplan.envs.goal_policies import GoalPolicy
+
+if importlib.util.find_spec("triton") is not None:
+    import triton  # noqa: F401  (see the module docstring: must precede EGL)
 
 # Envs holding a renderer. MuJoCo's EGL backend terminates its display at exit; renderers collected
 # after that raise noisy errors, so they are closed by an exit hook registered after MuJoCo's own

@@ -9,7 +9,6 @@ target sphere is made invisible: the goal lives in the goal image, not in the sc
 from __future__ import annotations
 
 import numpy as np
-from dm_control import suite
 
 from worldplan.envs.goal_policies import HeldRandomAction
 from worldplan.envs.mujoco_base import MujocoGoalEnv
@@ -48,6 +47,8 @@ class ReacherEnv(MujocoGoalEnv):
     success_threshold = FINGER_TOUCH
 
     def __init__(self, image_size: int = 64, render_mode: str | None = "rgb_array") -> None:
+        from dm_control import suite  # after mujoco_base: importing dm_control initialises EGL
+
         physics = suite.load("reacher", "easy").physics
         model, data = physics.model.ptr, physics.data.ptr
         model.geom_rgba[physics.model.name2id("target", "geom"), 3] = 0.0

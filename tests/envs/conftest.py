@@ -1,15 +1,13 @@
-"""Shared fixtures for env tests: one env per registered worldplan id, closed after its tests."""
+"""Shared fixtures for env tests: one env per registered worldplan id, closed after its test."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-import numpy as np
 import pytest
+from env_helpers import IMAGE_SIZE
 
 from worldplan.envs import ENV_IDS, GoalEnv, make_goal_env
-
-IMAGE_SIZE = 32  # small frames keep the MuJoCo and pygame renders quick
 
 
 @pytest.fixture(params=ENV_IDS)
@@ -22,10 +20,3 @@ def env(env_id: str) -> Iterator[GoalEnv]:
     goal_env = make_goal_env(env_id, image_size=IMAGE_SIZE)
     yield goal_env
     goal_env.close()
-
-
-def seeded_actions(env: GoalEnv, count: int, seed: int = 0) -> list[np.ndarray]:
-    """``count`` uniform random actions inside the env's bounds, from ``seed``."""
-    rng = np.random.default_rng(seed)
-    space = env.action_space
-    return [rng.uniform(space.low, space.high).astype(np.float32) for _ in range(count)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import IMAGE_SIZE, seeded_actions
+from env_helpers import IMAGE_SIZE, seeded_actions
 
 from worldplan.envs import GoalEnv, make_goal_env
 

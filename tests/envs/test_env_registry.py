@@ -57,3 +57,14 @@ def test_importing_worldplan_envs_loads_no_simulator() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_rendering_mujoco_then_importing_triton_does_not_crash() -> None:
+    pytest.importorskip("triton")
+    code = (
+        "import gymnasium, worldplan.envs; "
+        "env = gymnasium.make('worldplan/PointMaze-v0', image_size=16); env.reset(seed=0); env.render(); "
+        "import triton; print('ok')"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-2000:]
