@@ -74,6 +74,14 @@ class SettableWrapper(gym.Wrapper):
         self.env.unwrapped.x = float(np.asarray(state).reshape(-1)[0])
 
 
+class WideSlide(SettableSlide):
+    """SettableSlide with actions in [-2, 2]: another action space."""
+
+    def __init__(self, render_mode: str | None = None) -> None:
+        super().__init__(render_mode)
+        self.action_space = gym.spaces.Box(-2.0, 2.0, (1,), np.float32)
+
+
 class NoPixels(Slide):
     """Renders nothing in rgb_array."""
 

@@ -17,7 +17,7 @@
   ``set_latent_goal`` (the planner never sees it);
 - ``state_distance``: Euclidean distance between states, in the state's own units;
 - reward: ``-state_distance`` to the task goal (as every GoalEnv); the env's own reward is in
-  ``info["env_reward"]``.
+  ``info["env_reward"]`` (0 on reset).
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ from worldplan.byo.inner import (LATENT_THRESHOLD, STATE_PROTOCOL_HELP, StateNot
                                  first_frame, make_inner_env)
 from worldplan.envs.base import GoalEnv, GoalTask, validate_image_size, validate_render_mode
 
-def _continuous_bounds(space: gym.Space, name: str) -> spaces.Box:
+def continuous_bounds(space: gym.Space, name: str) -> spaces.Box:
+    """``space`` as a float32 Box; raises ValueError unless it is a Box with finite bounds."""
     if not isinstance(space, spaces.Box) or not (np.isfinite(space.low).all() and np.isfinite(space.high).all()):
         raise ValueError(f"env {name!r} has action space {space}; worldplan plans continuous actions in finite "
                          f"bounds: wrap it so it takes a Box action with finite low/high")
@@ -70,7 +71,7 @@ class AdaptedGoalEnv(GoalEnv):
                              f"got {latent_threshold}")
         self.name = env
         self.inner = make_inner_env(env, env_kwargs)
-        self.action_space = _continuous_bounds(self.inner.action_space, env)
+        self.action_space = continuous_bounds(self.inner.action_space, env)
         self.observation_space = spaces.Box(0, 255, (self.image_size, self.image_size, 3), np.uint8)
         self._state_fn = load_callable(state, what="state function") if state else None
         self._getter, self._setter, protocol = find_state_protocol(self.inner)
@@ -103,7 +104,7 @@ class AdaptedGoalEnv(GoalEnv):
         super().reset(seed=seed)
         obs, _ = self.inner.reset(seed=seed, options=options)
         frame = self._observe(obs)
-        return frame, {"state": self.get_state()}
+        return frame, {"state": self.get_state(), "env_reward": 0.0}  # the same info keys as step (Minari needs it)
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict]:
         """Step the user's env with ``action`` (clipped to the bounds)."""
