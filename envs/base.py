@@ -22,7 +22,7 @@ def validate_image_size(image_size: Any) -> int:
     """Return ``image_size`` if it is an int >= ``MIN_IMAGE_SIZE``, else raise a ValueError naming it."""
     is_int = isinstance(image_size, (int, np.integer)) and not isinstance(image_size, bool)
     if not is_int or image_size < MIN_IMAGE_SIZE:
-        raise ValueError(f"image_size must be an int >= {MIN_IMAGE_SIZE} got {image_size!r}")
+        raise ValueError(f"image_size must be an int >= {MIN_IMAGE_SIZE} (pixels a side), got {image_size!r}")
     return int(image_size)
 
 

@@ -168,8 +168,8 @@ class PushTEnv(GoalEnv):
         """Move the PD target to the pusher position + ``40 * action`` px and simulate 0.1 s."""
         offset = ACTION_SCALE * self.check_action(action)
         target = np.clip(self._state[:2].astype(np.float64) + offset, TARGET_MARGIN, WORLD - TARGET_MARGIN)
-        self._sim.step(target)
         sim = self._sim
+        sim.step(target)
         angle = sim.block.angle % (2 * np.pi)
         values = [*sim.agent.position, *sim.block.position, angle, *sim.agent.velocity]
         state = np.array(values, dtype=np.float32)
