@@ -84,18 +84,19 @@ def measure(env_id: str, args: argparse.Namespace) -> list[str]:
     ]
 
 
-def markdown(rows: list[list[str]], args: argparse.Namespace) -> str:
-    """The result table with the machine and the command that produced it."""
+def markdown(rows: list[list[str]], args: argparse.Namespace, load: float) -> str:
+    """The result table with the machine, its load average at the start, and the command."""
     command = (
-        f"`.venv/bin/python benchmarks/env_speed.py --image-size {args.image_size} --episodes {args.episodes} "
-        f"--steps {args.steps} --calls {args.calls} --repeats {args.repeats}`"
+        f"`.venv/bin/python benchmarks/env_speed.py --image-size {args.image_size} "
+        f"--episodes {args.episodes} --steps {args.steps} --calls {args.calls} --repeats {args.repeats}`"
     )
+    machine = f"{platform.machine()} CPU, {os.cpu_count()} cores, MUJOCO_GL={os.environ.get('MUJOCO_GL')}"
     lines = [
         "# Env speed: rendering and stepping at a fixed image size",
         "",
-        "Median over timed blocks; `step()` renders its observation; `collect` is seeded resets plus goal-policy",
-        "steps (what `worldplan collect` does, without writing files). MuJoCo renders through EGL.",
-        f"Machine: {platform.machine()} CPU, {os.cpu_count()} cores, MUJOCO_GL={os.environ.get('MUJOCO_GL')}. "
+        "Median over timed blocks; `step()` renders its observation; `collect` is seeded resets plus",
+        "goal-policy steps (what `worldplan collect` does, without writing files). MuJoCo renders via EGL.",
+        f"Machine: {machine}; 1-minute load average at the start {load:.1f} (a shared machine).",
         f"Command: {command}.",
         "",
         "| " + " | ".join(COLUMNS) + " |",
@@ -123,11 +124,12 @@ def main() -> None:
     parser.add_argument("--envs", nargs="*", default=list(ENV_IDS))
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "env_speed.md")
     args = parser.parse_args()
+    load = os.getloadavg()[0]
     rows = []
     for env_id in args.envs:
         rows.append(measure(env_id, args))
         print(" | ".join(rows[-1]), flush=True)
-    table = markdown(rows, args)
+    table = markdown(rows, args, load)
     print(table)
     write_atomic(args.out, table)
     print(f"saved {args.out}")

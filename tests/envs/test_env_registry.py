@@ -17,7 +17,8 @@ from worldplan.envs.wall import WallEnv
 def test_registry_holds_the_four_goal_envs() -> None:
     names = {env_id for env_id in gym.registry if env_id.startswith("worldplan/")}
     assert set(ENV_IDS) <= names
-    assert {"worldplan/Wall-v0", "worldplan/PointMaze-v0", "worldplan/Reacher-v0", "worldplan/PushT-v0"} <= names
+    expected = {f"worldplan/{name}-v0" for name in ("Wall", "PointMaze", "Reacher", "PushT")}
+    assert expected <= names
 
 
 def test_check_env_passes_without_warnings(env_id: str) -> None:
