@@ -1,4 +1,4 @@
-"""Fakes for the evaluation tests (importing this module registers the Dot env as ``worldplan_test/Dot-v0``): a tiny point GoalEnv that counts its calls, and an exact fake model.
+"""Fakes for the evaluation tests; importing this module registers the Dot env as ``worldplan_test/Dot-v0``.
 
 The Dot env: state (x, y) in [-1, 1]^2, action (2,) in [-1, 1], ``state += 0.1 * action`` (clipped).
 Its 4x4 image stores x and y in channels 0 and 1 as ``round((v + 1) * 100)``; the fake model decodes

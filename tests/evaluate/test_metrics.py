@@ -21,7 +21,8 @@ def _result(index: int, success: bool, steps: int, plan_seconds: list[float], ev
     return EpisodeResult(
         index=index, seed=100 + index, success=success, steps=steps, final_state_distance=float(index),
         final_latent_distance=2.0 * index, plan_seconds=plan_seconds, cost_traces=[[3.0, 1.0]] * len(plan_seconds),
-        evaluations=evaluations, frames=np.zeros((steps + 1, 4, 4, 3), np.uint8), goal_image=np.zeros((4, 4, 3), np.uint8),
+        evaluations=evaluations, frames=np.zeros((steps + 1, 4, 4, 3), np.uint8),
+        goal_image=np.zeros((4, 4, 3), np.uint8),
     )
 
 
@@ -58,7 +59,8 @@ def test_summary_aggregates_episodes():
 
 
 def test_episodes_jsonl_has_one_line_per_episode_without_images(tmp_path):
-    path = write_episodes_jsonl(tmp_path / "episodes.jsonl", [_result(0, True, 4, [1.0], 5), _result(1, False, 2, [], 0)])
+    results = [_result(0, True, 4, [1.0], 5), _result(1, False, 2, [], 0)]
+    path = write_episodes_jsonl(tmp_path / "episodes.jsonl", results)
     records = [json.loads(line) for line in path.read_text().splitlines()]
     assert [(r["index"], r["seed"], r["success"]) for r in records] == [(0, 100, True), (1, 101, False)]
     assert "frames" not in records[0] and records[0]["cost_traces"] == [[3.0, 1.0]]
@@ -82,3 +84,13 @@ def test_markdown_table_formats_rows():
         "| cem\\|x | 0.123 | [0.1, 0.25] |",
         "| mppi |  |  |",
     ]
+
+
+def test_unknown_goal_state_distances_are_skipped_and_recorded_as_null(tmp_path):
+    unknown = _result(1, False, 2, [1.0], 5)
+    unknown = EpisodeResult(**{**unknown.__dict__, "final_state_distance": float("nan")})
+    summary = summarize([_result(0, True, 4, [1.0], 5), unknown])
+    assert summary["mean_final_state_distance"] == 0.0
+    assert summarize([unknown])["mean_final_state_distance"] is None
+    path = write_episodes_jsonl(tmp_path / "episodes.jsonl", [unknown])
+    assert json.loads(path.read_text())["final_state_distance"] is None

@@ -5,10 +5,16 @@ Axis legend: S image side in pixels, L executed env steps of an episode.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+
+def finite_or_none(value: float) -> float | None:
+    """``value``, or None when it is NaN or infinite (e.g. the distance to an unknown goal state)."""
+    return value if math.isfinite(value) else None
 
 
 @dataclass(frozen=True)
@@ -20,7 +26,8 @@ class EpisodeResult:
         seed: the seed its goal task was sampled with.
         success: the env reported success from the true state within the step budget.
         steps: env steps executed (L).
-        final_state_distance: ``env.state_distance`` of the last state to the goal state.
+        final_state_distance: ``env.state_distance`` of the last state to the goal state (NaN when the
+            goal state is unknown, e.g. a goal given as an image).
         final_latent_distance: latent distance (the cost's metric) of the last frame to the goal image.
         plan_seconds: wall time of each plan that covered this episode (context encoding plus the
             batched ``planner.plan`` call shared by the episodes still running).
@@ -49,7 +56,7 @@ class EpisodeResult:
             "seed": self.seed,
             "success": self.success,
             "steps": self.steps,
-            "final_state_distance": self.final_state_distance,
+            "final_state_distance": finite_or_none(self.final_state_distance),
             "final_latent_distance": self.final_latent_distance,
             "plans": len(self.plan_seconds),
             "plan_seconds": self.plan_seconds,

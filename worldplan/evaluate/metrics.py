@@ -42,11 +42,18 @@ def wilson_interval(successes: int, trials: int, z: float = Z_95) -> tuple[float
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+def _mean_finite(values: Sequence[float]) -> float | None:
+    """Mean of the finite values (unknown goal states give NaN distances); None if there are none."""
+    finite = [v for v in values if math.isfinite(v)]
+    return float(np.mean(finite)) if finite else None
+
+
 def summarize(results: Sequence[EpisodeResult]) -> dict[str, Any]:
     """Aggregate episodes into the numbers reported for one evaluation.
 
     Planning seconds are wall time seen by an episode: each plan is one batched call for all the
-    episodes still running, so they are latencies, not compute per episode.
+    episodes still running, so they are latencies, not compute per episode. Mean distances skip
+    non-finite values (no goal state) and are None when no episode has one.
 
     Returns:
         episodes, successes, success_rate, success_ci95 [low, high], mean_steps,
@@ -66,8 +73,8 @@ def summarize(results: Sequence[EpisodeResult]) -> dict[str, Any]:
         "success_rate": successes / len(results),
         "success_ci95": [low, high],
         "mean_steps": steps / len(results),
-        "mean_final_state_distance": float(np.mean([r.final_state_distance for r in results])),
-        "mean_final_latent_distance": float(np.mean([r.final_latent_distance for r in results])),
+        "mean_final_state_distance": _mean_finite([r.final_state_distance for r in results]),
+        "mean_final_latent_distance": _mean_finite([r.final_latent_distance for r in results]),
         "plans": len(plan_seconds),
         "plan_seconds_per_plan": float(np.mean(plan_seconds)) if plan_seconds else 0.0,
         "plan_seconds_per_env_step": sum(plan_seconds) / steps if steps else 0.0,

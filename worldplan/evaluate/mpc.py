@@ -9,7 +9,9 @@ episodes still running are planned (B' <= B), so finished episodes cost nothing.
 the first executed env step where ``env.is_success(state, goal_state)`` holds, when the env reports
 termination or truncation, or at ``max_env_steps``. The planner sees only the cost function; the
 model sees only frames and actions, except a model that declares ``set_true_states`` (the oracle),
-which is handed the true states of the running episodes before each plan.
+which is handed the true states of the running episodes before each plan. Envs that judge success by
+latent distance (``set_latent_goal``, worldplan.byo) are given their goal's latent distance. Context
+frames are encoded afresh at each plan (T frames per episode; T is small), and plan time includes it.
 """
 
 from __future__ import annotations

@@ -65,6 +65,9 @@ class OracleModel:
             env.reset(seed=len(self._copies))
             self._wrapped.append(env)
             self._copies.append(env.unwrapped)
+            if not getattr(env.unwrapped, "can_set_state", True):
+                raise ValueError(f"the oracle needs an env that can be set to any state, and {self.env_id} cannot "
+                                 "(give it the state protocol: get_state/set_state)")
         self._states = [np.array(state, copy=True) for state in states]
 
     def encode(self, frames: Tensor) -> Tensor:
