@@ -19,11 +19,15 @@ from worldplan.config import compose
 COMMANDS: dict[str, tuple[str, str]] = {
     "collect": ("worldplan.commands.collect", "collect an offline episode dataset from an env"),
     "datasets": ("worldplan.commands.datasets", "validate and summarise an episode dataset (path=<dir>)"),
+    "envs": ("worldplan.commands.envs", "list the worldplan envs and the configured one, with goal and success"),
+    "import": ("worldplan.commands.import_data", "import a Minari / LeRobot v3 dataset (or check a videos folder)"),
+    "export": ("worldplan.commands.export_data", "export an episode dataset to Minari or LeRobot v3"),
     "demo": ("worldplan.commands.demo", "run the pipeline on Wall: collect a dataset and its preview video"),
     "plan": ("worldplan.commands.plan", "evaluate a checkpoint (or eval.model=oracle|random) by MPC on an env"),
     "encode": ("worldplan.commands.encode", "encode the feature cache of a dataset or video folder (path=<dir>)"),
     "pretrain": ("worldplan.commands.pretrain", "action-free next-frame pretraining on train.pretrain.sources"),
     "finetune": ("worldplan.commands.finetune", "action-conditioned fine-tuning (train.init=pretrained|scratch)"),
+    "benchmark": ("worldplan.commands.benchmark", "envs x planners x pretrained/scratch x data sizes x seeds"),
 }
 
 

@@ -75,7 +75,3 @@ def make_env(env_cfg: Mapping[str, Any] | DictConfig, *, max_steps: int | None =
     limit = {} if max_steps is None else {"max_episode_steps": max_steps}
     return gym.make(env_id, **limit, **kwargs)
 
-
-def adapter_settings(env_id: str, kwargs: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The adapter kwargs when ``env_id`` is the adapter, else None."""
-    return dict(kwargs) if env_id in (ADAPTER_GYM_ID, ADAPTER_ENV_ID) else None

@@ -22,6 +22,7 @@ from gymnasium import spaces
 from minari.data_collector.episode_buffer import EpisodeBuffer
 
 from worldplan.byo.adapter import AdaptedGoalEnv, continuous_bounds
+from worldplan.byo.callables import import_module
 from worldplan.byo.convert import (IMPORTED_POLICY, UNKNOWN_SEED, ConversionReport, carried_meta, check_episode,
                                    empty_output, restore_meta)
 from worldplan.byo.factory import make_env, resolve_env
@@ -201,9 +202,12 @@ def import_minari(dataset_id: str, out: str, *, image_size: int | None = None,
 
 
 def _env_spec(meta: DatasetMeta, report: ConversionReport) -> gym.envs.registration.EnvSpec | None:
+    module, _, name = meta.env_id.rpartition(":")
     try:
-        spec = gym.spec(meta.env_id)
-    except gym.error.Error:
+        if module:
+            import_module(module)
+        spec = gym.spec(name)
+    except (gym.error.Error, ValueError):
         report.notes.append(f"env {meta.env_id!r} is not registered here: the Minari dataset records no env spec")
         return None
     return gym.envs.registration.EnvSpec(id=spec.id, entry_point=spec.entry_point, kwargs=dict(meta.env_kwargs),
