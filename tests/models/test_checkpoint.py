@@ -130,3 +130,16 @@ def test_fine_tuning_from_a_pretrained_checkpoint_starts_at_the_pretrained_model
     with torch.no_grad():
         expected = pretrained.rollout(z, None, horizon=3).expand(1, 2, 3, 16, 32)
         assert torch.equal(conditioned.rollout(z, actions), expected)
+
+
+def test_an_omegaconf_training_config_is_stored_as_plain_json(tmp_path: Path) -> None:
+    from omegaconf import OmegaConf
+
+    path = save_checkpoint(tmp_path / "c", tiny_world_model(), meta={"train": OmegaConf.create({"lr": 0.1})})
+    assert json.loads((path / "meta.json").read_text())["train"] == {"lr": 0.1}
+
+
+def test_meta_that_is_not_json_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="JSON-serialisable"):
+        save_checkpoint(tmp_path / "c", tiny_world_model(), meta={"train": object()})
+    assert not (tmp_path / "c").exists()

@@ -92,5 +92,7 @@ def test_bf16_features_are_close_to_fp32() -> None:
     assert (bf16 - fp32).norm() / fp32.norm() < 0.05
 
 
-def test_auto_dtype_is_bf16_on_cpu() -> None:
-    assert tiny_encoder(dtype="auto").identity()["dtype"] == "bf16"
+@pytest.mark.parametrize("amx", [True, False])
+def test_auto_dtype_is_bf16_on_cpu_only_with_amx(monkeypatch: pytest.MonkeyPatch, amx: bool) -> None:
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx, raising=False)
+    assert tiny_encoder(dtype="auto").identity()["dtype"] == ("bf16" if amx else "fp32")

@@ -86,7 +86,7 @@ def test_weights_file_loads_and_its_hash_is_the_identity(tmp_path: Path, suffix:
 def test_weights_file_of_another_architecture_names_the_mismatch(tmp_path: Path) -> None:
     path = tmp_path / "other.safetensors"
     save_file(tiny_encoder(arch={"embed_dim": 48, "depth": 2, "num_heads": 2}).vit.state_dict(), str(path))
-    with pytest.raises(ValueError, match="shape mismatches .*blocks.0.attn.qkv.weight: file \\(144, 48\\) vs model \\(96, 32\\)"):
+    with pytest.raises(ValueError, match=r"shape mismatches .*qkv.weight: file \(144, 48\) vs model \(96, 32\)"):
         tiny_encoder(weights=str(path))
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from omegaconf import DictConfig, ListConfig, OmegaConf
 from safetensors.torch import load_file, save_file
 
 import worldplan
@@ -76,6 +77,16 @@ def checkpoint_meta(model: WorldModel, meta: Mapping[str, Any]) -> dict[str, Any
     }
 
 
+def _to_json(content: Mapping[str, Any]) -> str:
+    """``content`` as indented JSON; OmegaConf containers (a training config) become plain ones."""
+    plain = {k: OmegaConf.to_container(v, resolve=True) if isinstance(v, (DictConfig, ListConfig)) else v
+             for k, v in content.items()}
+    try:
+        return json.dumps(plain, indent=2, sort_keys=True)
+    except TypeError as err:
+        raise ValueError(f"checkpoint meta must be JSON-serialisable (plain dicts, lists, numbers, strings): {err}") from err
+
+
 def _replace_dir(tmp: Path, path: Path) -> None:
     """Move the finished ``tmp`` directory to ``path``, replacing an older checkpoint there."""
     if not path.exists():
@@ -112,7 +123,7 @@ def save_checkpoint(
         save_file(state, str(tmp / MODEL_FILE))
         if extra_tensors:
             save_file({k: v.detach().cpu().contiguous() for k, v in extra_tensors.items()}, str(tmp / EXTRA_FILE))
-        (tmp / META_FILE).write_text(json.dumps(content, indent=2, sort_keys=True))
+        (tmp / META_FILE).write_text(_to_json(content))
         _replace_dir(tmp, path)
     finally:
         if tmp.exists():
@@ -178,7 +189,12 @@ def load_weights_into(model: WorldModel, path: str | Path) -> None:
         CheckpointError: not a checkpoint, or tensors that do not fit (named in the message).
     """
     path = Path(path)
-    read_checkpoint_meta(path)
+    arch, ours = read_checkpoint_meta(path)["predictor"], model.predictor.arch
+    diff = [f"{k}: checkpoint {arch.get(k)!r} vs model {ours.get(k)!r}" for k in sorted(set(arch) | set(ours))
+            if arch.get(k) != ours.get(k)]
+    if diff:
+        raise CheckpointError(f"checkpoint {path} has another predictor architecture ({'; '.join(diff)}): "
+                              "build the model from the checkpoint with load_world_model, or use its config")
     own = model.state_dict()
     state = load_file(str(path / MODEL_FILE), device="cpu")
     if model.encoder is None:

@@ -41,7 +41,7 @@ class FrozenEncoder(nn.Module):
             for offline tests), or a path to a ``.safetensors`` / ``.pth`` / ``.bin`` file.
         image_size: side the frames are resized to; a multiple of 14.
         pool: ``None`` keeps the full patch grid; ``k`` average-pools it to k x k tokens.
-        dtype: ``auto | bf16 | fp32`` compute precision (``auto``: bf16 on CPU and bf16-capable CUDA).
+        dtype: ``auto | bf16 | fp32`` compute precision (``auto``: bf16 on AMX CPUs and bf16 CUDA).
         allow_download: let ``weights=auto`` fetch from the Hugging Face hub when no cache has them.
         arch: timm architecture overrides (e.g. ``embed_dim``, ``depth``, ``num_heads``) for tiny
             test encoders; only with ``weights=random`` or a file of that shape.

@@ -1,7 +1,9 @@
 """Compute precision: resolve ``auto | bf16 | fp32`` for a device and open the matching autocast.
 
-bf16 autocast is the fast path on CPUs with AMX (several times the fp32 matmul throughput) and on
-CUDA devices that support bf16; ``auto`` picks it there and fp32 elsewhere.
+bf16 autocast is the fast path on CPUs with AMX tiles and on CUDA devices that support bf16;
+``auto`` picks it there and fp32 elsewhere. Without AMX (e.g. a VM that hides it while exposing
+avx512_bf16), CPU bf16 matmuls measured slower than fp32 (benchmarks/rollout.py), so ``auto`` stays
+in fp32 on such CPUs.
 """
 
 from __future__ import annotations
@@ -21,6 +23,12 @@ def resolve_device(device: str | torch.device) -> torch.device:
     return torch.device(device)
 
 
+def cpu_has_amx() -> bool:
+    """True when this CPU exposes AMX tiles to PyTorch (bf16 matmuls then beat fp32 by several times)."""
+    probe = getattr(torch.cpu, "_is_amx_tile_supported", None)  # private probe; absent means unknown: no
+    return bool(probe()) if probe is not None else False
+
+
 def resolve_dtype(dtype: str, device: str | torch.device) -> str:
     """Resolve ``auto | bf16 | fp32`` to ``"bf16"`` or ``"fp32"`` for ``device``.
 
@@ -30,7 +38,7 @@ def resolve_dtype(dtype: str, device: str | torch.device) -> str:
     if dtype == "auto":
         dev = resolve_device(device)
         if dev.type == "cpu":
-            return "bf16"
+            return "bf16" if cpu_has_amx() else "fp32"
         if dev.type == "cuda" and torch.cuda.is_bf16_supported():
             return "bf16"
         return "fp32"

@@ -24,6 +24,9 @@ def merged_attention(
 ) -> torch.Tensor:
     """Softmax attention over shared context keys plus per-candidate keys, as one distribution.
 
+    The N candidates' queries are stacked along the query axis for the shared part, so one matmul
+    per head reads the context keys and values without copying them N times.
+
     Args:
         q: (B, h, N, P, d) queries.
         ctx_k, ctx_v: (B, h, Lc, d) shared by the N candidates.
@@ -33,16 +36,15 @@ def merged_attention(
         (B, h, N, P, d) attention output.
     """
     b, h, n, p, d = q.shape
-    scores_ctx = (q.reshape(b, h, n * p, d) @ ctx_k.transpose(-1, -2)).view(b, h, n, p, -1) * d**-0.5
+    q = q * d**-0.5  # scale the queries, not the larger score tensor
+    scores_ctx = (q.reshape(b, h, n * p, d) @ ctx_k.transpose(-1, -2)).view(b, h, n, p, -1)
     if own_k is None:
         weights = scores_ctx.softmax(-1)
         return (weights.view(b, h, n * p, -1) @ ctx_v).view(b, h, n, p, d)
-    scores_own = (q @ own_k.transpose(-1, -2)) * d**-0.5
-    peak = torch.maximum(scores_ctx.amax(-1, keepdim=True), scores_own.amax(-1, keepdim=True))
-    e_ctx, e_own = (scores_ctx - peak).exp(), (scores_own - peak).exp()
-    total = e_ctx.sum(-1, keepdim=True, dtype=torch.float32) + e_own.sum(-1, keepdim=True, dtype=torch.float32)
-    out = (e_ctx.view(b, h, n * p, -1) @ ctx_v).view(b, h, n, p, d) + e_own @ own_v
-    return (out / total).to(out.dtype)
+    scores = torch.cat([scores_ctx, q @ own_k.transpose(-1, -2)], -1).softmax(-1)
+    lc = ctx_k.shape[-2]
+    shared = (scores[..., :lc].reshape(b, h, n * p, lc) @ ctx_v).view(b, h, n, p, d)
+    return shared + scores[..., lc:] @ own_v
 
 
 def _decode_step(

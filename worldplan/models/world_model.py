@@ -158,7 +158,10 @@ class WorldModel(nn.Module):
         actions, proprio = self.normalize(actions, proprio)
         return self.predictor(z, self.frame_times(z.shape[0], z.shape[1]), actions, proprio)
 
-    def _prepare(self, z: torch.Tensor, actions: torch.Tensor | None, proprio: torch.Tensor | None, horizon: int | None):
+    def _prepare(
+        self, z: torch.Tensor, actions: torch.Tensor | None, proprio: torch.Tensor | None, horizon: int | None
+    ) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor, torch.Tensor, int]:
+        """Check rollout inputs; return normalised actions, proprio, context (B, T) and target (B, H) times, N."""
         _check_finite("z_context", z)
         if z.ndim != 4:
             raise ValueError(f"z_context must be (B, T, P, D); got shape {tuple(z.shape)}")
