@@ -1,4 +1,4 @@
-"""Optimiser, learning-rate schedule and training precision for the trainer."""
+"""Optimiser and learning-rate schedule for the trainer."""
 
 from __future__ import annotations
 
@@ -7,9 +7,7 @@ import math
 import torch
 from torch import nn
 
-__all__ = ["build_optimizer", "lr_at", "resolve_amp"]
-
-AMP_CHOICES = ("auto", "bf16", "fp32")
+__all__ = ["build_optimizer", "lr_at"]
 
 
 def build_optimizer(model: nn.Module, *, lr: float, weight_decay: float, betas: tuple[float, float] = (0.9, 0.95)) -> torch.optim.AdamW:
@@ -32,17 +30,3 @@ def lr_at(step: int, *, lr: float, steps: int, warmup_steps: int, min_lr_ratio: 
         return lr * (step + 1) / warmup_steps
     progress = min(1.0, (step - warmup_steps) / max(1, steps - warmup_steps))
     return lr * (min_lr_ratio + (1 - min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
-
-
-def resolve_amp(amp: str, device: torch.device) -> str:
-    """The training precision for ``amp`` on ``device``: ``"bf16"`` (autocast) or ``"fp32"``.
-
-    ``auto`` picks bf16 on CUDA devices that support it and fp32 on CPU: on the 2-core AMX CPU the
-    small predictors train no faster under CPU autocast (benchmarks/train_amp.py); ``bf16`` and
-    ``fp32`` force a choice. Use with ``worldplan.models.precision.autocast``.
-    """
-    if amp not in AMP_CHOICES:
-        raise ValueError(f"train.amp must be one of {AMP_CHOICES}, got {amp!r}")
-    if amp != "auto":
-        return amp
-    return "bf16" if device.type == "cuda" and torch.cuda.is_bf16_supported() else "fp32"

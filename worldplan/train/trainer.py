@@ -30,8 +30,8 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from worldplan.train.distributed import DistContext, all_reduce_mean, gather_objects, wrap_model
-from worldplan.models.precision import autocast
-from worldplan.train.optim import build_optimizer, lr_at, resolve_amp
+from worldplan.models.precision import autocast, resolve_dtype
+from worldplan.train.optim import build_optimizer, lr_at
 from worldplan.train.sampler import StepBatchSampler
 from worldplan.train.state import capture_rng, load_state, restore_rng, save_state, state_sha256
 
@@ -55,7 +55,8 @@ class TrainSettings:
         weight_decay: AdamW decay of weight matrices.
         warmup_steps: linear warmup steps.
         grad_clip: max global gradient norm (0: no clipping).
-        amp: ``auto`` | ``bf16`` | ``fp32`` (see ``optim.resolve_amp``).
+        amp: ``auto`` | ``bf16`` | ``fp32`` autocast precision (``models.precision.resolve_dtype``:
+            auto is bf16 on CUDA with bf16 and on AMX CPUs, else fp32).
         save_every: checkpoint every this many steps (0: only at the end).
         log_every: log the mean loss every this many steps.
         eval_every: run the evaluation every this many steps (0: only at the end).
@@ -142,7 +143,7 @@ class Trainer:
         self.dataset, self.settings, self.ctx = dataset, settings, ctx
         self.run_dir, self.save_model, self.evaluate, self.progress = Path(run_dir), save_model, evaluate, progress
         self.optimizer = build_optimizer(self.module, lr=settings.lr, weight_decay=settings.weight_decay)
-        self.precision = resolve_amp(settings.amp, ctx.device)
+        self.precision = resolve_dtype(settings.amp, ctx.device)
         self._trainable = [p for p in self.module.parameters() if p.requires_grad]
 
     def fit(self) -> TrainResult:
