@@ -20,7 +20,8 @@ class SettablePendulum(PendulumEnv):
         self.state = np.asarray(state, dtype=np.float64).copy()
 
 
-def angle_within(state: np.ndarray, goal_state: np.ndarray) -> bool:
-    """Success: the pendulum points within 0.3 rad (17 degrees) of the goal angle; velocity is ignored."""
-    difference = (float(state[0]) - float(goal_state[0]) + np.pi) % (2 * np.pi) - np.pi
-    return abs(difference) < 0.3
+def near(state: np.ndarray, goal_state: np.ndarray) -> bool:
+    """Success: within 0.3 rad (17 degrees) of the goal angle and 1 rad/s of its angular velocity, so
+    swinging through the goal angle does not count."""
+    angle = (float(state[0]) - float(goal_state[0]) + np.pi) % (2 * np.pi) - np.pi
+    return abs(angle) < 0.3 and abs(float(state[1]) - float(goal_state[1])) < 1.0
