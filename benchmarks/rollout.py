@@ -132,7 +132,7 @@ def render(rows: list[dict], peaks: dict[str, float], encoder: dict[str, float],
              "| predictor | params (M) | rollout | dtype | candidates timed | s per call | candidate-steps/s "
              "| useful GFLOP/s | % of matmul peak |", "|---|---|---|---|---|---|---|---|---|"]
     lines += [f"| {r['predictor']} | {r['params_m']:.2f} | {r['rollout']} | {r['dtype']} | {r['n']} | "
-              f"{r['seconds']:.3f} | {r['rate']:.0f} | {r['gflops']:.1f} | {100 * r['peak_frac']:.1f} |" for r in rows]
+              f"{r['seconds']:.3f} | {r['rate']:.3g} | {r['gflops']:.3g} | {100 * r['peak_frac']:.1f} |" for r in rows]
     lines += ["", "Shared over naive speed-up (candidate-steps/s):", ""]
     for name in dict.fromkeys(r["predictor"] for r in rows):
         for dtype in DTYPES:

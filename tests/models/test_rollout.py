@@ -107,3 +107,9 @@ def test_bf16_rollout_is_close_to_fp32() -> None:
         with torch.autocast("cpu", dtype=torch.bfloat16):
             bf16 = model.rollout(z, actions)
     assert bf16.dtype == torch.float32 and (bf16 - fp32).norm() / fp32.norm() < 0.05
+
+
+def test_actions_for_an_action_free_model_are_rejected() -> None:
+    z, actions = _context_and_actions()
+    with pytest.raises(ValueError, match="action-free"):
+        tiny_world_model(action_dim=None).rollout(z, actions)

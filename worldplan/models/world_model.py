@@ -104,11 +104,15 @@ class WorldModel(nn.Module):
         """A, the model-step action size, or None for an action-free model."""
         return self.predictor.arch["action_dim"]
 
-    def normalize(self, actions: torch.Tensor | None, proprio: torch.Tensor | None) -> tuple:
+    def normalize(
+        self, actions: torch.Tensor | None, proprio: torch.Tensor | None
+    ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
         """Env-unit (..., A) actions and (..., Sp) proprio -> normalised, after checking sizes and values."""
         if actions is not None:
             _check_finite("actions", actions)
-            if self.action_dim is None or actions.shape[-1] != self.action_dim:
+            if self.action_dim is None:
+                raise ValueError("this world model is action-free (no action blocks); pass actions=None")
+            if actions.shape[-1] != self.action_dim:
                 raise ValueError(f"actions have size {actions.shape[-1]} per model step; this model expects "
                                  f"{self.action_dim} (frameskip {self.window.frameskip} x env action size)")
             actions = (actions - self.action_mean) / self.action_std
