@@ -1,0 +1,125 @@
+"""Gather a benchmark's evaluations into JSONL, a markdown table and plots.
+
+Each plan stage wrote ``summary.json`` (summary + protocol) and ``episodes.jsonl``; this module
+reads them back, tags every episode with its cell (env, planner, model, size, seed) and aggregates
+over seeds: mean success and the spread (min..max) across seeds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (after choosing the headless backend)
+import numpy as np  # noqa: E402
+
+from worldplan.benchmark.grid import Stage  # noqa: E402
+from worldplan.evaluate.metrics import markdown_table  # noqa: E402
+
+TABLE_COLUMNS = ("env", "planner", "model", "size", "seeds", "episodes", "success", "success_min", "success_max",
+                 "final_state_distance", "plan_seconds_per_plan", "encoder_weights")
+
+
+def read_cells(stages: Sequence[Stage]) -> list[dict[str, Any]]:
+    """One record per finished plan stage: its cell keys, summary and protocol."""
+    cells = []
+    for stage in stages:
+        if stage.kind == "plan" and stage.done_file.exists():
+            saved = json.loads(stage.done_file.read_text())
+            cells.append({**stage.cell, "dir": str(stage.done_file.parent), **saved})
+    return cells
+
+
+def write_episodes(path: Path, cells: Sequence[dict[str, Any]]) -> None:
+    """Every episode of every cell as one JSON line tagged with its cell, written atomically."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with tmp.open("w") as out:
+        for cell in cells:
+            keys = {k: cell[k] for k in ("env", "planner", "model", "size", "seed")}
+            for line in (Path(cell["dir"]) / "episodes.jsonl").read_text().splitlines():
+                out.write(json.dumps({**keys, **json.loads(line)}) + "\n")
+    os.replace(tmp, path)
+
+
+def aggregate(cells: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows over seeds: (env, planner, model, size) -> mean success, its seed spread and means of the rest."""
+    groups: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
+    for cell in cells:
+        groups[(cell["env"], cell["planner"], cell["model"], cell["size"])].append(cell)
+    rows = []
+    for (env, planner, model, size), members in groups.items():
+        rates = [m["summary"]["success_rate"] for m in members]
+        rows.append({
+            "env": env, "planner": planner, "model": model, "size": size, "seeds": len(members),
+            "episodes": sum(m["summary"]["episodes"] for m in members),
+            "success": float(np.mean(rates)), "success_min": min(rates), "success_max": max(rates),
+            "final_state_distance": float(np.mean([m["summary"]["mean_final_state_distance"] for m in members])),
+            "plan_seconds_per_plan": float(np.mean([m["summary"]["plan_seconds_per_plan"] for m in members])),
+            "encoder_weights": members[0]["protocol"]["encoder"].get("weights"),
+        })
+    order = {"pretrained": 0, "scratch": 1, "oracle": 2, "random": 3}
+    return sorted(rows, key=lambda r: (r["env"], r["planner"], order.get(r["model"], 9), r["size"] or 0))
+
+
+def plot_success_vs_size(path: Path, rows: Sequence[dict[str, Any]], env: str) -> None:
+    """Success vs fine-tuning set size for one env: a line per (planner, init), seed spread shaded."""
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    for planner in sorted({r["planner"] for r in rows if r["env"] == env and r["size"] is not None}):
+        for model in ("pretrained", "scratch"):
+            line = sorted((r for r in rows if (r["env"], r["planner"], r["model"]) == (env, planner, model)),
+                          key=lambda r: r["size"])
+            if not line:
+                continue
+            sizes = [r["size"] for r in line]
+            style = "-" if model == "pretrained" else "--"
+            ax.plot(sizes, [r["success"] for r in line], style, marker="o", label=f"{planner} {model}")
+            ax.fill_between(sizes, [r["success_min"] for r in line], [r["success_max"] for r in line], alpha=0.15)
+    for r in rows:
+        if r["env"] == env and r["model"] in ("oracle", "random"):
+            ax.axhline(r["success"], linestyle=":", linewidth=1, color="grey")
+            ax.annotate(f"{r['planner']} {r['model']}", (1, r["success"]), xycoords=("axes fraction", "data"),
+                        ha="right", va="bottom", fontsize=7, color="grey")
+    ax.set(xscale="log", xlabel="fine-tuning trajectories", ylabel="success rate", ylim=(-0.02, 1.02),
+           title=f"{env}: success vs data")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_success_vs_time(path: Path, rows: Sequence[dict[str, Any]]) -> None:
+    """Success vs planning seconds per plan, one marker per planner, across every env and model."""
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    for planner in sorted({r["planner"] for r in rows}):
+        own = [r for r in rows if r["planner"] == planner]
+        ax.scatter([r["plan_seconds_per_plan"] for r in own], [r["success"] for r in own], label=planner, s=18)
+    ax.set(xlabel="planning seconds per plan (batched)", ylabel="success rate", ylim=(-0.02, 1.02),
+           title="success vs planning time")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def write_report(out: Path, stages: Sequence[Stage]) -> list[dict[str, Any]]:
+    """Write episodes.jsonl, cells.jsonl, results.md and the plots under ``out``; return the table rows."""
+    cells = read_cells(stages)
+    if not cells:
+        raise ValueError(f"no finished evaluations under {out}: run the benchmark first")
+    out.mkdir(parents=True, exist_ok=True)
+    write_episodes(out / "episodes.jsonl", cells)
+    (out / "cells.jsonl").write_text("".join(json.dumps({k: v for k, v in c.items() if k != "protocol"}) + "\n"
+                                             for c in cells))
+    rows = aggregate(cells)
+    (out / "results.md").write_text(markdown_table(rows, TABLE_COLUMNS) + "\n")
+    for env in sorted({r["env"] for r in rows}):
+        plot_success_vs_size(out / f"success_vs_size_{env}.png", rows, env)
+    plot_success_vs_time(out / "success_vs_time.png", rows)
+    return rows

@@ -1,0 +1,69 @@
+"""Run the benchmark's stages in order, skipping finished ones, with a progress bar."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from omegaconf import DictConfig
+from tqdm import tqdm
+
+from worldplan.benchmark.grid import Stage, all_stages, stage_overrides
+from worldplan.config import compose
+
+logger = logging.getLogger(__name__)
+
+
+def _collect(cfg: DictConfig) -> None:
+    from worldplan.commands.collect import collect_from_config
+
+    collect_from_config(cfg, progress=False)
+
+
+def _pretrain(cfg: DictConfig) -> None:
+    from worldplan.train.pretrain import pretrain
+
+    pretrain(cfg)
+
+
+def _finetune(cfg: DictConfig) -> None:
+    from worldplan.train.finetune import finetune
+
+    finetune(cfg)
+
+
+def _plan(cfg: DictConfig) -> None:
+    from worldplan.commands.plan import plan_from_config
+
+    plan_from_config(cfg)
+
+
+RUNNERS: dict[str, Callable[[DictConfig], None]] = {
+    "collect": _collect, "pretrain": _pretrain, "finetune": _finetune, "plan": _plan,
+}
+
+
+def run_stage(bench: DictConfig, stage: Stage) -> float:
+    """Compose the stage's config and run it; return the seconds it took (0 when already done)."""
+    if stage.done_file.exists():
+        return 0.0
+    cfg = compose("config", stage_overrides(bench, stage))
+    start = time.perf_counter()
+    RUNNERS[stage.kind](cfg)
+    if not stage.done_file.exists():
+        raise RuntimeError(f"benchmark stage {stage.kind} {stage.env} finished without writing {stage.done_file}")
+    return time.perf_counter() - start
+
+
+def run_benchmark(bench: DictConfig, *, progress: bool = True) -> dict[str, float]:
+    """Run every stage of ``bench`` not finished yet. Returns seconds spent per stage kind."""
+    stages = all_stages(bench)
+    seconds: dict[str, float] = {}
+    todo = [s for s in stages if not s.done_file.exists()]
+    logger.info("benchmark %s: %d stages, %d already done", bench.name, len(stages), len(stages) - len(todo))
+    with tqdm(todo, desc=f"benchmark {bench.name}", unit="stage", disable=not progress) as bar:
+        for stage in bar:
+            bar.set_postfix_str(f"{stage.kind} {stage.env} {stage.done_file.parent.name}")
+            seconds[stage.kind] = seconds.get(stage.kind, 0.0) + run_stage(bench, stage)
+    return seconds
