@@ -34,6 +34,23 @@ FINETUNE = ["train.steps=400", "train.batch_size=32", "train.lr=1e-3", "train.wa
             "train.finetune.episodes=50", "train.window.eval_horizon=5", "train.mode=all"]
 
 
+INITS = {"pretrained": "pretrained + fine-tuned", "scratch": "scratch (same architecture, data, steps)"}
+SETUP = """Setup (CPU scale, one seed): Wall (64 px frames, 10 fps, frameskip 5). Encoder: the real DINOv2
+ViT-S/14 architecture (`vit_small_patch14_dinov2`) with **random weights** (`encoder.weights=random`;
+no pretrained DINOv2 weights on this machine), frames resized to 56 px -> 4 x 4 = 16 patches of 384-d,
+fp32. Predictor: DINO-world cross-attention, width 128, depth 4, 4 heads. Pretraining: action-free,
+200 random-policy episodes of 50 steps collected with base seed 1000 (disjoint from the fine-tuning
+data), 8-frame clips at a random stride of 1/25..1/3 s, 600 steps of batch 32. Fine-tuning: 60
+episodes collected with base seed 0, split by episode (seed 0) into 50 training and 10 held-out
+episodes; windows of 3 context + 1 predicted frame at frameskip 5, 400 steps of batch 32, all
+parameters trained (`train.mode=all`), the same for `train.init=pretrained` and `train.init=scratch`.
+Evaluation: 3 context frames, then 5 model steps rolled out autoregressively with the logged actions;
+error = mean squared error over the 16 x 384 features of each predicted frame."""
+CAVEATS = """Caveats: random-weight encoder features (not DINOv2's), so absolute numbers say nothing about
+real DINOv2 features; one seed; tiny CPU-scale model and step counts. Wall times were measured on a
+2-core machine shared with other jobs, so they are upper bounds."""
+
+
 def steps(workdir: str) -> list[list[str]]:
     """The CLI invocations of the experiment, in order."""
     common = [f"workdir={workdir}", *MODEL]
@@ -56,23 +73,71 @@ def run(args: list[str], threads: int) -> float:
     return time.perf_counter() - start
 
 
-def table(workdir: Path) -> list[str]:
-    """Markdown rows: per-step validation MSE of both inits and the copy-last-frame baseline."""
-    metrics = {init: json.loads((workdir / "checkpoints" / f"finetune-{init}" / "metrics.json").read_text())
-               for init in ("pretrained", "scratch")}
+def _load(workdir: Path) -> dict[str, dict]:
+    return {init: json.loads((workdir / "checkpoints" / f"finetune-{init}" / "metrics.json").read_text())
+            for init in INITS}
+
+
+def table(metrics: dict[str, dict]) -> list[str]:
+    """Markdown rows: final held-out MSE per rollout step of both inits and of copying the last frame."""
     pre = metrics["pretrained"]["metrics"]
     horizon = len(pre["model_mse"])
-    header = "| model | " + " | ".join(f"step {h}" for h in range(1, horizon + 1)) + " |"
-    rows = [header, "|---" * (horizon + 1) + "|"]
-    names = {"pretrained": "pretrained + fine-tuned", "scratch": "scratch (same steps)"}
-    for init, name in names.items():
+    rows = ["| model | " + " | ".join(f"step {h}" for h in range(1, horizon + 1)) + " |", "|---" * (horizon + 1) + "|"]
+    for init, name in INITS.items():
         rows.append(f"| {name} | " + " | ".join(f"{e:.5f}" for e in metrics[init]["metrics"]["model_mse"]) + " |")
     rows.append("| copy last frame | " + " | ".join(f"{e:.5f}" for e in pre["copy_last_mse"]) + " |")
-    rows.append("")
-    rows.append(f"Held-out windows: {pre['windows']} (episodes {metrics['pretrained']['split']['val']}); "
-                f"final training loss (smooth-L1): pretrained {metrics['pretrained']['final_train_loss']:.5f}, "
-                f"scratch {metrics['scratch']['final_train_loss']:.5f}.")
     return rows
+
+
+def curve(workdir: Path) -> list[str]:
+    """Markdown rows: held-out step-1 / step-5 MSE at every evaluation during fine-tuning."""
+    evals = {}
+    for init in INITS:
+        lines = (workdir / "train" / f"finetune-{init}" / "log.jsonl").read_text().splitlines()
+        evals[init] = {r["step"]: r["eval"]["model_mse"] for r in map(json.loads, lines) if "eval" in r}
+    rows = ["| fine-tuning step | pretrained: step 1 | pretrained: step 5 | scratch: step 1 | scratch: step 5 |",
+            "|---|---|---|---|---|"]
+    for step in sorted(evals["pretrained"]):
+        pre = evals["pretrained"][step]
+        scratch = evals["scratch"].get(step, [float("nan")] * len(pre))
+        rows.append(f"| {step} | {pre[0]:.5f} | {pre[-1]:.5f} | {scratch[0]:.5f} | {scratch[-1]:.5f} |")
+    return rows
+
+
+def summary(metrics: dict[str, dict]) -> str:
+    """One sentence comparing the two inits and the baseline at the first and last rollout step."""
+    pre, scratch = metrics["pretrained"]["metrics"], metrics["scratch"]["metrics"]
+    parts = []
+    for index, label in ((0, "1-step"), (-1, f"{len(pre['model_mse'])}-step")):
+        vs_scratch = 100 * (pre["model_mse"][index] / scratch["model_mse"][index] - 1)
+        vs_copy = 100 * (pre["model_mse"][index] / pre["copy_last_mse"][index] - 1)
+        parts.append(f"{label}: {vs_scratch:+.0f}% vs scratch, {vs_copy:+.0f}% vs copy-last-frame")
+        parts[-1] += f" (scratch {100 * (scratch['model_mse'][index] / pre['copy_last_mse'][index] - 1):+.0f}% vs copy-last)"
+    return "Pretrained + fine-tuned error relative to the others: " + "; ".join(parts) + "."
+
+
+def write_doc(out: Path, workdir: Path, command: str, timings: list[tuple[list[str], float]], reused: list[str]) -> str:
+    """Write the results page; returns its text."""
+    metrics = _load(workdir)
+    pre = metrics["pretrained"]
+    lines = [
+        "# Wall: latent prediction error, pretrained + fine-tuned vs scratch vs copy-last-frame", "",
+        f"Reproduce with `{command}` (generated by that script).", "", SETUP, "",
+        "## Held-out latent MSE per autoregressive rollout step (after fine-tuning)", "",
+        *table(metrics), "", summary(metrics), "",
+        f"Held-out: {pre['metrics']['windows']} windows of {pre['settings']['window']['context']} context + "
+        f"{len(pre['metrics']['model_mse'])} predicted frames from validation episodes {pre['split']['val']}. "
+        f"Final training loss (smooth-L1): pretrained {pre['final_train_loss']:.5f}, "
+        f"scratch {metrics['scratch']['final_train_loss']:.5f}.", "",
+        "## During fine-tuning (step 0 = the initialisation alone)", "", *curve(workdir), "",
+        "## Commands and wall times on this run", "", "| seconds | command |", "|---|---|",
+        *[f"| {seconds:.0f} | `worldplan {' '.join(inv)}` |" for inv, seconds in timings], "", CAVEATS,
+    ]
+    if reused:
+        lines.append(f"Datasets that existed before this run (collect/encode only completed them): {reused}.")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines) + "\n")
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -81,17 +146,11 @@ def main() -> None:
     parser.add_argument("--out", default="docs/results/wall_prediction.md")
     parser.add_argument("--threads", type=int, default=1, help="OMP threads per step (1 is fastest on a shared 2-core box)")
     args = parser.parse_args()
+    data = Path(args.workdir) / "data"
+    reused = [str(data / name) for name in ("pretrain", "train") if (data / name / "meta.json").exists()]
     timings = [(invocation, run(invocation, args.threads)) for invocation in steps(args.workdir)]
-    lines = ["# Wall: latent prediction error, pretrained + fine-tuned vs scratch", "",
-             f"Produced by `python benchmarks/wall_prediction.py --workdir {args.workdir} --threads {args.threads}`.", "",
-             "Latent MSE (mean over patches and features) on held-out episodes, per autoregressive rollout step", ""]
-    lines += table(Path(args.workdir))
-    lines += ["", "## Commands and wall times", "", "| seconds | command |", "|---|---|"]
-    lines += [f"| {seconds:.0f} | `worldplan {' '.join(inv)}` |" for inv, seconds in timings]
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    command = f"python benchmarks/wall_prediction.py --workdir {args.workdir} --threads {args.threads}"
+    print(write_doc(Path(args.out), Path(args.workdir), command, timings, reused))
 
 
 if __name__ == "__main__":

@@ -10,8 +10,9 @@ Layout, beside the dataset (an episode dataset or a video folder)::
     <dataset>/features/<key>/ep_000000.npy     (F, P, D) float16, read with np.load(mmap_mode="r")
 
 ``key`` is ``FrozenEncoder.cache_key()``, a short name plus a hash of the encoder identity. Each
-item is written to a temporary file and renamed, then ``cache.json`` is replaced atomically, so an
-interrupted encoding resumes where it stopped and a second ``encode_dataset`` does no work.
+item is written to a temporary file and renamed; ``cache.json`` is replaced atomically every few
+seconds and when encoding stops (normally or by an exception), so an interrupted encoding resumes
+with the items it lacks and a second ``encode_dataset`` does no work.
 ``FeatureCache.open`` is the strict read-only check: it raises ``CacheNotFoundError`` when no cache
 was made with this encoder, and ``StaleCacheError`` when the dataset changed since encoding or
 items are missing; ``encode_dataset`` (``worldplan encode``) brings a cache up to date.
@@ -23,6 +24,7 @@ import hashlib
 import json
 import logging
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
@@ -43,6 +45,7 @@ CACHE_FORMAT = "worldplan-features"
 CACHE_VERSION = 1
 CACHE_FILE = "cache.json"
 FEATURES_DIR = "features"
+RECORD_EVERY_S = 5.0
 
 log = logging.getLogger(__name__)
 
@@ -215,13 +218,26 @@ def encode_dataset(
     todo = [i for i in range(len(source)) if _needs_encoding(directory, record, source, i)]
     if todo:
         log.info("encoding %d of %d items of %s into %s", len(todo), len(source), source.path, directory)
-    for index in tqdm(todo, desc="encode", disable=not progress or not todo):
-        z = _encode_item(source, index, encoder, batch_size, torch.device(device))
-        _save_npy_atomic(directory / _item_file(index), z)
-        record["items"][index] = {"entry": source.entry(index), "frames": int(len(z))}
-        record["fingerprint"] = _fingerprint(record["source"], [it and it["entry"] for it in record["items"]])
-        write_json_atomic(directory / CACHE_FILE, record)
+    last_write = time.monotonic()
+    try:
+        for index in tqdm(todo, desc="encode", disable=not progress or not todo):
+            z = _encode_item(source, index, encoder, batch_size, torch.device(device))
+            _save_npy_atomic(directory / _item_file(index), z)
+            record["items"][index] = {"entry": source.entry(index), "frames": int(len(z))}
+            # cache.json grows with the dataset: rewrite it every few seconds, not after every item
+            # (an item written but not recorded before a hard kill is simply encoded again).
+            if time.monotonic() - last_write > RECORD_EVERY_S:
+                _write_record(directory, record)
+                last_write = time.monotonic()
+    finally:
+        if todo:
+            _write_record(directory, record)
     return FeatureCache(directory, record)
+
+
+def _write_record(directory: Path, record: dict[str, Any]) -> None:
+    record["fingerprint"] = _fingerprint(record["source"], [it and it["entry"] for it in record["items"]])
+    write_json_atomic(directory / CACHE_FILE, record)
 
 
 def _load_or_new_record(directory: Path, source: FrameSource, encoder_identity: dict) -> dict[str, Any]:

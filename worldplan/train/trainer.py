@@ -59,7 +59,7 @@ class TrainSettings:
             auto is bf16 on CUDA with bf16 and on AMX CPUs, else fp32).
         save_every: checkpoint every this many steps (0: only at the end).
         log_every: log the mean loss every this many steps.
-        eval_every: run the evaluation every this many steps (0: only at the end).
+        eval_every: run the evaluation before training and every this many steps (0: only at the end).
         resume: continue from ``trainer_state.pt`` in the output directory if there is one.
         seed: shuffling seed.
         num_workers: DataLoader worker processes.
@@ -152,6 +152,8 @@ class Trainer:
         start = self._resume()
         self._truncate_log(start)
         loader = self._loader(start)
+        if s.eval_every and start == 0:
+            self._evaluate(0)  # the starting point: what initialisation alone gives
         bar = tqdm(total=s.steps, initial=start, disable=not (self.ctx.is_main and self.progress), desc="train")
         loss_sum, loss_count, last_loss = torch.zeros((), device=self.ctx.device), 0, float("nan")
         clock = time.perf_counter()
