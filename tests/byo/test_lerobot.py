@@ -50,7 +50,7 @@ def _foreign(root):
                  **{f"videos/{c}/{k}": v for c in ("observation.images.top", "observation.images.wrist")
                     for k, v in (("chunk_index", 0), ("file_index", 0), ("from_timestamp", start / 10),
                                  ("to_timestamp", (start + n) / 10))}}
-                for i, (n, start) in enumerate(zip(lengths, [0, 3]))]
+                for i, (n, start) in enumerate(zip(lengths, [0, 3], strict=True))]
     (root / "meta/episodes/chunk-000").mkdir(parents=True)
     pq.write_table(pa.Table.from_pylist(episodes), root / "meta/episodes/chunk-000/file-000.parquet")
     video = {"dtype": "video", "shape": [8, 8, 3], "names": ["height", "width", "channels"]}

@@ -167,4 +167,5 @@ class AdaptedGoalEnv(GoalEnv):
         return walk_to_goal(self, seed, offset, self.goal_policy_action)
 
     def close(self) -> None:
+        """Close the user's env."""
         self.inner.close()

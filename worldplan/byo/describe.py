@@ -1,7 +1,8 @@
 """What ``worldplan envs`` shows: each env's goal and success definitions, from the code itself.
 
 Shipped envs are described from their class (no instance is made): the first docstring line, the
-``- State:``, ``- Action:``, ``- Success:`` and ``- Goal policy:`` bullets of the docstring (``- Success (source): ...`` too), the
+``- State:``, ``- Action:``, ``- Success:`` (or ``- Success (source):``) and ``- Goal policy:`` bullets
+of the docstring, the
 ``success_threshold`` and the control rate. An adapted (bring-your-own) env is made once and
 described from what the adapter found: state source and size, whether its state can be set, the
 success source, and the goal sources it supports.

@@ -108,4 +108,5 @@ class DmcEnv(gym.Env):
             physics.set_state(state)
 
     def close(self) -> None:
+        """Close the dm_control environment."""
         self._env.close()

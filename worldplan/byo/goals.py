@@ -8,7 +8,9 @@
 | ``policy`` | ``reset(seed)`` | ``offset`` steps of ``goal.policy`` (``module:function(rng, state) -> action``) | - |
 | ``image`` | ``reset(seed)`` | the image file ``goal.image``; no goal state (NaN) | latent-threshold success |
 | ``state`` | ``reset(seed)`` | ``goal.state`` rendered with ``render_state`` | the state protocol |
-| ``dataset`` | state ``step - offset`` of the episode | frame and state ``step`` of ``goal.episode`` of ``goal.dataset`` (each drawn from the seed when null) | the state protocol |
+| ``dataset`` | state ``step - offset`` | frame and state ``goal.step`` of ``goal.episode`` of ``goal.dataset`` | the state protocol |
+
+(``goal.episode`` and ``goal.step`` are drawn from the episode's seed when null.)
 
 Walked goals work without the state protocol: the env is reset with the same seed again to return to
 the start, which is checked to reproduce the same start state.

@@ -141,6 +141,16 @@ def _episode_row(index: int, first_row: int, rows: int, fps: float) -> dict[str,
             "meta/episodes/chunk_index": 0, "meta/episodes/file_index": 0}
 
 
+def _info(meta: DatasetMeta, *, episodes: int, frames: int, lossless: bool) -> dict[str, Any]:
+    """meta/info.json of a dataset of ``episodes`` episodes and ``frames`` rows."""
+    fps = float(meta.fps)
+    return {"codebase_version": CODEBASE_VERSION, "robot_type": None, "total_episodes": episodes,
+            "total_frames": frames, "total_tasks": 1, "chunks_size": CHUNKS_SIZE, "data_files_size_in_mb": 100,
+            "video_files_size_in_mb": 500, "fps": int(fps) if fps.is_integer() else fps,
+            "splits": {"train": f"0:{episodes}"}, "data_path": DATA_PATH, "video_path": VIDEO_PATH,
+            "features": _features(meta, fps, lossless)}
+
+
 def _write_tasks(root: Path) -> None:
     """meta/tasks.parquet: the task string as the (pandas) index, ``task_index`` as the column."""
     pandas_meta = {"index_columns": ["task"], "column_indexes": [], "pandas_version": "2.2.0",
@@ -187,12 +197,8 @@ def export_lerobot(path: str | Path, out: str | Path, *, last_frame: str = "repe
     shapes = {IMAGE_KEY: (3, 1, 1), STATE_KEY: (meta.state_dim,), ACTION_KEY: (meta.action_dim,)}
     write_json_atomic(root / "meta" / "stats.json", {k: s.to_json(shapes[k]) for k, s in stats.items()
                                                       if k != STATE_KEY or meta.state_dim})
-    info = {"codebase_version": CODEBASE_VERSION, "robot_type": None, "total_episodes": len(dataset),
-            "total_frames": first_row, "total_tasks": 1, "chunks_size": CHUNKS_SIZE, "data_files_size_in_mb": 100,
-            "video_files_size_in_mb": 500, "fps": int(fps) if fps.is_integer() else fps,
-            "splits": {"train": f"0:{len(dataset)}"}, "data_path": DATA_PATH, "video_path": VIDEO_PATH,
-            "features": _features(meta, fps, lossless)}
-    write_json_atomic(root / "meta" / "info.json", info)
+    write_json_atomic(root / "meta" / "info.json", _info(meta, episodes=len(dataset), frames=first_row,
+                                                         lossless=lossless))
     write_json_atomic(root / WORLDPLAN_FILE, {"meta": carried_meta(meta), "last_frame": last_frame,
                                              "seeds": [ep["seed"] for ep in meta.episodes]})
     if last_frame == "drop_last":

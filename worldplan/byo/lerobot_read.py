@@ -48,8 +48,8 @@ def read_info(root: Path) -> dict[str, Any]:
     if missing:
         raise DatasetError(f"{path} lacks the keys {missing}; it is not a LeRobot v3 dataset")
     if not str(info["codebase_version"]).startswith("v3"):
-        raise DatasetError(f"{root} is a LeRobot {info['codebase_version']} dataset; this reader reads v3.x: convert it "
-                           f"with lerobot's v2.1 -> v3.0 converter first")
+        raise DatasetError(f"{root} is a LeRobot {info['codebase_version']} dataset; this reader reads v3.x: "
+                           f"convert it with lerobot's v2.1 -> v3.0 converter first")
     if ACTION_KEY not in info["features"]:
         raise DatasetError(f"{root} has no {ACTION_KEY!r} feature: worldplan episodes need actions; for action-free "
                            f"pretraining, give its videos folder as a source (train.pretrain.sources)")
@@ -113,6 +113,7 @@ class _VideoCursor:
         return np.stack(out)
 
     def close(self) -> None:
+        """Close the open video, if any."""
         if self.reader is not None:
             self.reader.close()
         self.reader, self.path = None, None
@@ -133,10 +134,12 @@ class _Rows:
         self.table: pa.Table | None = None
 
     def file(self, episode: Mapping[str, Any]) -> Path:
+        """The data file that holds ``episode`` (a row of the episode index)."""
         return self.root / self.template.format(chunk_index=episode["data/chunk_index"],
                                                 file_index=episode["data/file_index"])
 
     def of(self, episode: Mapping[str, Any]) -> pa.Table:
+        """The n rows of ``episode``, in frame order; raises DatasetError for a missing file or short episode."""
         path = self.file(episode)
         if path != self.path:
             if not path.is_file():

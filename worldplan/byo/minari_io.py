@@ -82,8 +82,8 @@ def _renderer(env_cfg: Mapping[str, Any] | None, action_space: spaces.Box, size:
     space = env.action_space
     if space.shape != action_space.shape or not (np.allclose(space.low, action_space.low)
                                                  and np.allclose(space.high, action_space.high)):
-        raise ValueError(f"mismatched action spaces: the dataset has {action_space}, env {env_cfg['id']!r} has {space}; "
-                         f"render with the env the data came from (env.id=...)")
+        raise ValueError(f"mismatched action spaces: the dataset has {action_space}, env {env_cfg['id']!r} has "
+                         f"{space}; render with the env the data came from (env.id=...)")
     env.reset(seed=0)
     return env
 
@@ -188,7 +188,7 @@ def import_minari(dataset_id: str, out: str, *, image_size: int | None = None,
     episode_meta = list(dataset.storage.get_episode_metadata(range(dataset.total_episodes)))
     meta = _new_meta(dataset, source, size, [int(m["total_steps"]) for m in episode_meta], report)
     writer = EpisodeWriter(empty_output(out), meta)
-    for index, (episode, info) in enumerate(zip(dataset.iterate_episodes(), episode_meta)):
+    for index, (episode, info) in enumerate(zip(dataset.iterate_episodes(), episode_meta, strict=True)):
         states = _states(episode, source)
         frames = _frames(episode, states, source, size)
         seed = int(info.get("seed", UNKNOWN_SEED))
