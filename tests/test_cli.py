@@ -63,11 +63,19 @@ def test_collect_with_a_module_env_id_imports_the_module(tmp_path):
     assert EpisodeDataset.open(tmp_path / "ds").meta.image_size == 16
 
 
-def test_demo_writes_the_dataset_and_preview_under_workdir(tmp_path):
-    result = worldplan("demo", "preset=tiny", f"workdir={tmp_path / 'run'}", cwd=tmp_path)
+def test_demo_selects_the_demo_grid_unless_told_otherwise(tmp_path):
+    assert "name: demo" in worldplan("demo", "--cfg", cwd=tmp_path).stdout
+    assert "name: tiny" in worldplan("demo", "preset=tiny", "--cfg", cwd=tmp_path).stdout
+
+
+def test_demo_runs_the_pipeline_to_a_table_plot_and_videos(tmp_path):
+    out = tmp_path / "demo"
+    result = worldplan("demo", "preset=tiny", f"benchmark.out={out}", "benchmark.planners=[cem]",
+                       "benchmark.sizes=[2]", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert len(EpisodeDataset.open(tmp_path / "run" / "data" / "train")) == 8
-    assert (tmp_path / "run" / "data" / "train" / "preview.mp4").is_file()
+    assert "| wall | cem | pretrained | 2 |" in result.stdout and "| wall | cem | scratch | 2 |" in result.stdout
+    assert (out / "results.md").is_file() and (out / "success_vs_size_wall.png").is_file()
+    assert list((out / "wall" / "eval" / "cem-pretrained-n2-s0" / "videos").glob("*.mp4"))
 
 
 def test_collect_of_an_unknown_env_exits_1_with_the_reason(tmp_path):

@@ -22,13 +22,22 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "envs": ("worldplan.commands.envs", "list the worldplan envs and the configured one, with goal and success"),
     "import": ("worldplan.commands.import_data", "import a Minari / LeRobot v3 dataset (or check a videos folder)"),
     "export": ("worldplan.commands.export_data", "export an episode dataset to Minari or LeRobot v3"),
-    "demo": ("worldplan.commands.demo", "run the pipeline on Wall: collect a dataset and its preview video"),
+    "demo": ("worldplan.commands.demo", "collect -> pretrain -> finetune -> plan on Wall, in minutes on a CPU"),
     "plan": ("worldplan.commands.plan", "evaluate a checkpoint (or eval.model=oracle|random) by MPC on an env"),
     "encode": ("worldplan.commands.encode", "encode the feature cache of a dataset or video folder (path=<dir>)"),
     "pretrain": ("worldplan.commands.pretrain", "action-free next-frame pretraining on train.pretrain.sources"),
     "finetune": ("worldplan.commands.finetune", "action-conditioned fine-tuning (train.init=pretrained|scratch)"),
     "benchmark": ("worldplan.commands.benchmark", "envs x planners x pretrained/scratch x data sizes x seeds"),
 }
+
+# Config choices a subcommand implies unless the user makes them (or picks a preset that does).
+IMPLIED_CHOICES: dict[str, tuple[str, ...]] = {"demo": ("benchmark=demo",)}
+
+
+def _with_implied_choices(name: str, overrides: list[str]) -> list[str]:
+    implied = [choice for choice in IMPLIED_CHOICES.get(name, ())
+               if not any(o.startswith((choice.split("=")[0] + "=", "preset=")) for o in overrides)]
+    return implied + overrides
 
 
 def _usage() -> str:
@@ -48,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"worldplan: unknown subcommand {name!r}\n\n{_usage()}", file=sys.stderr)
         return 2
     show_cfg = "--cfg" in overrides
-    overrides = [o for o in overrides if o != "--cfg"]
+    overrides = _with_implied_choices(name, [o for o in overrides if o != "--cfg"])
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         cfg: DictConfig = compose("config", overrides)

@@ -1,20 +1,19 @@
-"""``worldplan demo``: the pipeline on one env, step by step, each step a call of another subcommand's code.
+"""``worldplan demo``: collect -> pretrain -> fine-tune (pretrained and scratch) -> plan, on Wall.
 
-For now: collect the config's dataset (``cfg.data``, under ``${workdir}``) and write its preview video.
+It is ``worldplan benchmark benchmark=demo``: the benchmark grid shrunk to one env, one planner and
+one data size (``configs/benchmark/demo.yaml``), so the demo runs exactly the code the benchmark
+runs. It ends with a results table, a plot and per-episode videos under ``runs/demo``.
 """
 
 from __future__ import annotations
 
 from omegaconf import DictConfig
 
-from worldplan.commands.collect import collect_from_config, summary_line
+from worldplan.commands import benchmark
 
 
 def run(cfg: DictConfig) -> None:
-    """Entry point of ``worldplan demo``."""
-    print(f"worldplan demo: env {cfg.env.id}, outputs under {cfg.workdir}")
-    collected = collect_from_config(cfg)
-    print(f"[1/1] {summary_line(collected)}")
-    print(f"      dataset: {collected.dataset.path}")
-    if collected.preview is not None:
-        print(f"      preview: {collected.preview}")
+    """Entry point of ``worldplan demo`` (the CLI selects ``benchmark=demo``)."""
+    print(f"worldplan demo: {' -> '.join(['collect', 'pretrain', 'finetune (pretrained, scratch)', 'plan'])} "
+          f"on {', '.join(cfg.benchmark.envs)}; outputs under {cfg.benchmark.out}")
+    benchmark.run(cfg)
