@@ -10,6 +10,7 @@ the ordinary subcommand do it, so a cell can be re-run by hand with the same ove
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import product
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,12 @@ def finetune_name(init: str, size: int, seed: int) -> str:
     return f"{init}-n{size}-s{seed}"
 
 
+def trained_models(bench: DictConfig) -> list[tuple[str, int, int, str]]:
+    """Every fine-tuned model of one env: (init, size, seed, checkpoint name)."""
+    return [(init, size, seed, finetune_name(init, size, seed))
+            for init, size, seed in product(bench.inits, bench.sizes, bench.seeds)]
+
+
 def collect_stages(bench: DictConfig) -> list[Stage]:
     """Per env: the fine-tuning dataset (seed 0 stream) and the pretraining corpus (offset seeds)."""
     stages = []
@@ -88,15 +95,11 @@ def finetune_stages(bench: DictConfig) -> list[Stage]:
     stages = []
     for env in bench.envs:
         root = env_root(bench, env)
-        for init in bench.inits:
-            for size in bench.sizes:
-                for seed in bench.seeds:
-                    name = finetune_name(init, size, seed)
-                    overrides = (*_base(bench, env, seed), f"train.init={init}", f"train.finetune.episodes={size}",
-                                 f"train.val_fraction={_val_fraction(bench)}",
-                                 f"train.finetune.out={root}/checkpoints/{name}",
-                                 f"train.finetune.run_dir={root}/train/{name}")
-                    stages.append(Stage("finetune", env, overrides, root / f"checkpoints/{name}/metrics.json"))
+        for init, size, seed, name in trained_models(bench):
+            overrides = (*_base(bench, env, seed), f"train.init={init}", f"train.finetune.episodes={size}",
+                         f"train.val_fraction={_val_fraction(bench)}", f"train.finetune.out={root}/checkpoints/{name}",
+                         f"train.finetune.run_dir={root}/train/{name}")
+            stages.append(Stage("finetune", env, overrides, root / f"checkpoints/{name}/metrics.json"))
     return stages
 
 
@@ -113,14 +116,11 @@ def plan_stages(bench: DictConfig) -> list[Stage]:
     for env in bench.envs:
         root = env_root(bench, env)
         for planner in bench.planners:
-            for init in bench.inits:
-                for size in bench.sizes:
-                    for seed in bench.seeds:
-                        model = finetune_name(init, size, seed)
-                        stages.append(_plan_stage(
-                            bench, env, seed, f"{planner}-{model}",
-                            (f"planner={planner}", "eval.model=checkpoint", f"eval.checkpoint={root}/checkpoints/{model}"),
-                            {"planner": planner, "model": init, "size": size}))
+            for init, size, seed, model in trained_models(bench):
+                stages.append(_plan_stage(
+                    bench, env, seed, f"{planner}-{model}",
+                    (f"planner={planner}", "eval.model=checkpoint", f"eval.checkpoint={root}/checkpoints/{model}"),
+                    {"planner": planner, "model": init, "size": size}))
         stages += baseline_stages(bench, env)
     return stages
 
