@@ -119,3 +119,15 @@ def test_unknown_env_name_is_a_clear_error():
         make_env({"id": "NoSuchEnv-v9"})
     with pytest.raises(ValueError, match="has no class"):
         make_env({"id": ref("Nope")})
+
+
+def test_gymnasium_mujoco_envs_have_the_state_protocol_built_in():
+    env = make_env({"id": "InvertedPendulum-v5", "image_size": 16, "kwargs": {"width": 32, "height": 32}}).unwrapped
+    _, info = env.reset(seed=0)
+    assert env.state_source == "mujoco qpos+qvel" and env.can_set_state and info["state"].shape == (4,)
+    start, frame = info["state"].copy(), env.render()
+    for _ in range(5):
+        env.step(np.ones(1, np.float32))
+    env.set_state(start)
+    np.testing.assert_allclose(env.get_state(), start, atol=1e-6)
+    np.testing.assert_array_equal(env.render(), frame)
