@@ -8,12 +8,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from safetensors.torch import load_file
 
+from worldplan.train.distributed import init_distributed
 from worldplan.train.finetune import finetune
 from worldplan.train.objective import NextFrameObjective
-from worldplan.train.optim import lr_at
 from worldplan.train.sampler import StepBatchSampler
+from worldplan.train.trainer import NonFiniteLossError, Trainer, TrainSettings, lr_at
 
 
 def batches(world_size: int, rank: int, start: int = 0, steps: int = 7) -> list[list[int]]:
@@ -87,3 +89,24 @@ def test_resume_refuses_a_run_with_other_settings(tiny_cfg: Callable, workdir: P
         finetune(tiny_cfg("train.init=scratch", "train.steps=3", "train.lr=0.1"))
     restarted = finetune(tiny_cfg("train.init=scratch", "train.steps=3", "train.lr=0.1", "train.resume=false"))
     assert restarted.resumed_from == 0
+
+
+class Scaled(torch.nn.Module):
+    """Loss = mean(w * x): NaN as soon as a batch holds a NaN."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.ones(1))
+
+    def forward(self, batch: dict) -> torch.Tensor:
+        return (self.w * batch["x"]).mean()
+
+
+def test_a_nan_loss_stops_training_with_an_error_that_says_what_to_do(tmp_path: Path) -> None:
+    data = [{"x": torch.tensor([float("nan") if i == 5 else 1.0])} for i in range(8)]
+    trainer = Trainer(
+        Scaled(), data, settings=TrainSettings(steps=4, batch_size=8, lr=0.1, log_every=1), run_dir=tmp_path,
+        ctx=init_distributed("cpu"), save_model=lambda step: None, progress=False,
+    )
+    with pytest.raises(NonFiniteLossError, match="lower train.lr or check the data"):
+        trainer.fit()

@@ -30,8 +30,7 @@ from worldplan.models.encoder import FrozenEncoder
 from worldplan.models.world_model import WorldModel
 from worldplan.train.build import build_model, checkpoint_saver, data_window, save_run_config, settings_for, with_encoder
 from worldplan.train.distributed import DistContext, init_distributed, shutdown
-from worldplan.train.metrics import rollout_errors
-from worldplan.train.objective import NextFrameObjective
+from worldplan.train.objective import NextFrameObjective, rollout_errors
 from worldplan.train.sources import ensure_cache, episode_tracks
 from worldplan.train.trainer import Trainer, TrainResult
 

@@ -31,17 +31,42 @@ from tqdm import tqdm
 
 from worldplan.train.distributed import DistContext, all_reduce_mean, gather_objects, wrap_model
 from worldplan.models.precision import autocast, resolve_dtype
-from worldplan.train.optim import build_optimizer, lr_at
 from worldplan.train.sampler import StepBatchSampler
 from worldplan.train.state import capture_rng, load_state, restore_rng, save_state, state_sha256
 
-__all__ = ["TrainSettings", "TrainResult", "Trainer"]
+__all__ = ["NonFiniteLossError", "TrainSettings", "TrainResult", "Trainer", "build_optimizer", "lr_at"]
 
 log = logging.getLogger(__name__)
 
 LOG_FILE = "log.jsonl"
 # Settings that change the optimisation trajectory: a resume refuses to continue if they differ.
 _TRAJECTORY_KEYS = ("steps", "batch_size", "lr", "min_lr_ratio", "weight_decay", "warmup_steps", "grad_clip", "amp", "seed")
+
+
+def build_optimizer(model: nn.Module, *, lr: float, weight_decay: float, betas: tuple[float, float] = (0.9, 0.95)) -> torch.optim.AdamW:
+    """AdamW over the trainable parameters: weight decay on matrices (ndim >= 2) only, none on
+    biases, norms, LayerScale gains and embeddings of one vector. Frozen parameters are left out."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise ValueError("the model has no trainable parameters: check the fine-tuning mode")
+    groups = [
+        {"params": [p for p in params if p.ndim >= 2], "weight_decay": weight_decay},
+        {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0},
+    ]
+    return torch.optim.AdamW([g for g in groups if g["params"]], lr=lr, betas=betas)
+
+
+def lr_at(step: int, *, lr: float, steps: int, warmup_steps: int, min_lr_ratio: float) -> float:
+    """Linear warmup from ``lr / warmup_steps`` to ``lr`` over ``warmup_steps``, then cosine decay
+    to ``lr * min_lr_ratio`` at ``steps``. ``step`` counts from 0."""
+    if step < warmup_steps:
+        return lr * (step + 1) / warmup_steps
+    progress = min(1.0, (step - warmup_steps) / max(1, steps - warmup_steps))
+    return lr * (min_lr_ratio + (1 - min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+class NonFiniteLossError(ValueError):
+    """The training loss became NaN or inf (learning rate too high, or bad data)."""
 
 
 @dataclass(frozen=True)
@@ -204,7 +229,7 @@ class Trainer:
     def _log_loss(self, step: int, mean_loss: torch.Tensor, seconds: float, bar: tqdm) -> float:
         loss = float(all_reduce_mean(mean_loss, self.ctx))
         if not math.isfinite(loss):  # all ranks see the same reduced loss, so all stop together
-            raise FloatingPointError(f"non-finite training loss by step {step}: lower train.lr or check the data")
+            raise NonFiniteLossError(f"non-finite training loss by step {step}: lower train.lr or check the data")
         if self.ctx.is_main:
             lr = self.optimizer.param_groups[0]["lr"]
             bar.set_postfix(loss=f"{loss:.4f}", lr=f"{lr:.2e}")
