@@ -13,6 +13,7 @@ oracle and rendering of state-only datasets need. Gymnasium's MuJoCo envs are su
 from __future__ import annotations
 
 import dataclasses
+import importlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -66,6 +67,9 @@ def make_inner_env(name: str, kwargs: Mapping[str, Any] | None = None) -> gym.En
     Raises:
         ValueError: unknown name, a module that does not import, or a class that is not a gym.Env.
     """
+    # The user's env may render through MuJoCo's EGL; this module loads triton before EGL initialises
+    # (a later triton import crashes Mesa's EGL driver: see its docstring).
+    importlib.import_module("worldplan.envs.mujoco_base")
     kwargs = dict(kwargs or {})
     if kwargs.pop("render_mode", "rgb_array") != "rgb_array":
         raise ValueError("env kwargs set render_mode: worldplan always renders 'rgb_array'; remove it")
