@@ -21,7 +21,7 @@ import numpy as np
 from gymnasium import spaces
 from minari.data_collector.episode_buffer import EpisodeBuffer
 
-from worldplan.byo.adapter import AdaptedGoalEnv, continuous_bounds
+from worldplan.byo.adapter import continuous_bounds
 from worldplan.byo.callables import import_module
 from worldplan.byo.convert import (IMPORTED_POLICY, UNKNOWN_SEED, ConversionReport, carried_meta, check_episode,
                                    empty_output, restore_meta)
@@ -29,6 +29,7 @@ from worldplan.byo.factory import make_env, resolve_env
 from worldplan.byo.images import resize_frames, to_rgb
 from worldplan.byo.inner import STATE_PROTOCOL_HELP, StateNotSettableError
 from worldplan.data.episodes import DatasetMeta, Episode, EpisodeDataset, EpisodeWriter
+from worldplan.envs.base import GoalEnv
 
 META_KEY = "worldplan"
 
@@ -53,7 +54,7 @@ class _Source:
 
     image_obs: bool
     state_key: str | None  # "infos.state" or "observations" or None (no states)
-    renderer: AdaptedGoalEnv | None
+    renderer: GoalEnv | None
     env_cfg: dict[str, Any] | None  # the env config recorded as the dataset's env
 
 
@@ -68,14 +69,12 @@ def _spec_env_cfg(dataset: minari.MinariDataset) -> dict[str, Any] | None:
     return {"id": env_id, "kwargs": kwargs}
 
 
-def _renderer(env_cfg: Mapping[str, Any] | None, action_space: spaces.Box, size: int) -> AdaptedGoalEnv:
+def _renderer(env_cfg: Mapping[str, Any] | None, action_space: spaces.Box, size: int) -> GoalEnv:
     """The env that renders stored states; it must take the dataset's actions and have the state protocol."""
     if env_cfg is None:
         raise ValueError("the dataset stores states, not images, and records no env to render them with: "
                          "import with convert.render_env=config and env.id=<the env the data came from>")
     env = make_env({**env_cfg, "image_size": size}).unwrapped
-    if not isinstance(env, AdaptedGoalEnv) and not hasattr(env, "set_state"):
-        raise StateNotSettableError(f"env {env_cfg['id']!r} cannot be set to a state: {STATE_PROTOCOL_HELP}")
     if not getattr(env, "can_set_state", True):
         raise StateNotSettableError(f"the dataset stores states, not images, and env {env_cfg['id']!r} cannot be set "
                                     f"to them to render frames: {STATE_PROTOCOL_HELP}")
