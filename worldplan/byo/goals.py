@@ -8,7 +8,7 @@
 | ``policy`` | ``reset(seed)`` | ``offset`` steps of ``goal.policy`` (``module:function(rng, state) -> action``) | - |
 | ``image`` | ``reset(seed)`` | the image file ``goal.image``; no goal state (NaN) | latent-threshold success |
 | ``state`` | ``reset(seed)`` | ``goal.state`` rendered with ``render_state`` | the state protocol |
-| ``dataset`` | state ``step - offset`` | frame and state ``goal.step`` of ``goal.episode`` of ``goal.dataset`` | the state protocol |
+| ``dataset`` | state ``step - offset`` | frame and state ``goal.step`` of episode ``goal.episode`` | the state protocol |
 
 (``goal.episode`` and ``goal.step`` are drawn from the episode's seed when null.)
 
