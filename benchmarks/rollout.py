@@ -9,12 +9,16 @@ actions), for the ``tiny`` and ``small`` (ViT-S-sized) predictor configs with ac
   is timed on ``--naive-candidates`` candidates (its cost is linear in N) and reported per
   candidate-step like the shared one.
 - Useful FLOPs are the matmul/attention FLOPs of one shared rollout, counted by
-  ``torch.utils.flop_counter``; "% of peak" divides the achieved useful FLOP/s by the best square
-  matmul (2048 and 4096, same dtype) timed in the same run.
-- Each timing is the median of ``--repeats`` calls after a warm-up call with 2 candidates.
+  ``torch.utils.flop_counter``; "% of peak" divides the achieved useful FLOP per CPU-second by that
+  of the best square matmul (2048 and 4096, same dtype) timed in the same run.
+- Every call is timed twice: wall clock, and CPU time of this process (``time.process_time``, all
+  threads; OpenMP threads wait passively, so waiting is not counted). On a machine shared with
+  other jobs the wall clock measures the other jobs too, and varies several-fold within one run;
+  CPU time measures the work, so the rates and ratios below are per CPU-second. Each timing is the
+  best (least disturbed) of ``--repeats`` calls after a warm-up call with 2 candidates.
 - The encoder table times the frozen ViT-S/14 (random weights: same cost) at 112 px, batch 16.
 
-The machine is shared with other jobs: the 1-minute load average before and after is recorded.
+The 1-minute load average before and after is recorded.
 
 Usage: ``.venv/bin/python benchmarks/rollout.py [--threads 2] [--repeats 1] [--naive-candidates 8]
 [--out benchmarks/results/rollout.md]``
@@ -26,41 +30,43 @@ import argparse
 import logging
 import os
 import platform
-import statistics
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-import torch
-from torch.utils.flop_counter import FlopCounterMode
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads OpenMP: idle threads sleep
 
-from worldplan.config import compose
-from worldplan.models import DataWindow, FrozenEncoder, Predictor, WorldModel, autocast
-from worldplan.models.precision import cpu_has_amx
+import torch  # noqa: E402
+from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
+
+from worldplan.config import compose  # noqa: E402
+from worldplan.models import DataWindow, FrozenEncoder, Predictor, WorldModel, autocast  # noqa: E402
+from worldplan.models.precision import cpu_has_amx  # noqa: E402
 
 N, H, T, GRID, D, A = 300, 5, 3, (8, 8), 384, 10
 DTYPES = ("bf16", "fp32")
 
 
-def timed(fn: Callable[[], object], repeats: int, warmup: Callable[[], object] | None = None) -> float:
-    """Median wall-clock seconds of ``fn()`` over ``repeats`` runs, after one (cheaper) warm-up call."""
+def timed(fn: Callable[[], object], repeats: int, warmup: Callable[[], object] | None = None) -> tuple[float, float]:
+    """(wall, CPU) seconds of the call with the least CPU time among ``repeats``, after a warm-up call."""
     (warmup or fn)()
-    times = []
+    best = (float("inf"), float("inf"))
     for _ in range(repeats):
-        start = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        best = min(best, (wall, cpu), key=lambda pair: pair[1])
+    return best
 
 
 def matmul_peak(dtype: str, repeats: int) -> float:
-    """Best FLOP/s of square matmuls (2048, 4096) in ``dtype``."""
+    """Best FLOP per CPU-second of square matmuls (2048, 4096) in ``dtype``."""
     best = 0.0
     for n in (2048, 4096):
         a = torch.randn(n, n, dtype=torch.bfloat16 if dtype == "bf16" else torch.float32)
-        seconds = timed(lambda: a @ a, repeats)
-        best = max(best, 2 * n**3 / seconds)
+        _, cpu = timed(lambda: a @ a, repeats)
+        best = max(best, 2 * n**3 / cpu)
     return best
 
 
@@ -102,22 +108,23 @@ def rollout_rows(name: str, peaks: dict[str, float], args: argparse.Namespace) -
                 with torch.no_grad(), autocast("cpu", dtype):
                     return run(z, actions[:, :2])
 
-            seconds = timed(call, args.repeats, warm)
-            rate = n * H / seconds
+            wall, cpu = timed(call, args.repeats, warm)
+            rate = n * H / cpu
+            flops = rate * flops_per_cand_step
             rows.append({"predictor": name, "params_m": params, "rollout": kind, "dtype": dtype, "n": n,
-                         "seconds": seconds, "rate": rate, "gflops": rate * flops_per_cand_step / 1e9,
-                         "peak_frac": rate * flops_per_cand_step / peaks[dtype]})
-            logging.info("%s %s %s: %.3f s, %.0f candidate-steps/s", name, kind, dtype, seconds, rate)
+                         "wall": wall, "cpu": cpu, "wall_rate": n * H / wall, "rate": rate,
+                         "gflops": flops / 1e9, "peak_frac": flops / peaks[dtype]})
+            logging.info("%s %s %s: %.3f s wall, %.3f s CPU", name, kind, dtype, wall, cpu)
     return rows
 
 
 def encoder_rates(repeats: int) -> dict[str, float]:
-    """Images per second of the ViT-S/14 encoder at 112 px, batch 16, per dtype."""
+    """Images per CPU-second of the ViT-S/14 encoder at 112 px, batch 16, per dtype."""
     frames = torch.randint(0, 256, (16, 112, 112, 3), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
     rates = {}
     for dtype in DTYPES:
         encoder = FrozenEncoder(weights="random", image_size=112, dtype=dtype)
-        rates[dtype] = frames.shape[0] / timed(lambda enc=encoder: enc(frames), repeats)
+        rates[dtype] = frames.shape[0] / timed(lambda enc=encoder: enc(frames), repeats)[1]
     return rates
 
 
@@ -127,23 +134,24 @@ def render(rows: list[dict], peaks: dict[str, float], encoder: dict[str, float],
              f"Machine: {info['machine']}; load average (1 min) before {info['load_before']}, "
              f"after {info['load_after']}.", "",
              f"Setting: B=1, N={N}, H={H}, T={T} context frames, P={GRID[0] * GRID[1]}, D={D}, A={A}.", "",
-             f"Matmul peak (best of 2048^2 / 4096^2): bf16 {peaks['bf16'] / 1e9:.0f} GFLOP/s, "
+             f"Matmul peak (best of 2048^2 / 4096^2, per CPU-second): bf16 {peaks['bf16'] / 1e9:.0f} GFLOP/s, "
              f"fp32 {peaks['fp32'] / 1e9:.0f} GFLOP/s.", "",
-             "| predictor | params (M) | rollout | dtype | candidates timed | s per call | candidate-steps/s "
-             "| useful GFLOP/s | % of matmul peak |", "|---|---|---|---|---|---|---|---|---|"]
+             "| predictor | params (M) | rollout | dtype | candidates timed | wall s per call | CPU s per call "
+             "| candidate-steps per wall-s | candidate-steps per CPU-s | useful GFLOP per CPU-s | % of matmul peak |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     lines += [f"| {r['predictor']} | {r['params_m']:.2f} | {r['rollout']} | {r['dtype']} | {r['n']} | "
-              f"{r['seconds']:.3f} | {r['rate']:.3g} | {r['gflops']:.3g} | {100 * r['peak_frac']:.1f} |" for r in rows]
-    lines += ["", "Shared over naive speed-up (candidate-steps/s):", ""]
+              f"{r['wall']:.3f} | {r['cpu']:.3f} | {r['wall_rate']:.3g} | {r['rate']:.3g} | {r['gflops']:.3g} | "
+              f"{100 * r['peak_frac']:.1f} |" for r in rows]
+    lines += ["", "Shared over naive speed-up (candidate-steps per CPU-second):", ""]
     for name in dict.fromkeys(r["predictor"] for r in rows):
         for dtype in DTYPES:
             rate = {r["rollout"]: r["rate"] for r in rows if r["predictor"] == name and r["dtype"] == dtype}
             lines.append(f"- {name} {dtype}: {rate['shared'] / rate['naive']:.1f}x")
     if max(float(info["load_before"]), float(info["load_after"])) > info["threads"]:
-        lines += ["", "Note: the machine was busy with other jobs (load average above the thread count), so "
-                  "absolute timings are below what an idle machine gives; the ratios measured within this run "
-                  "(shared / naive, % of the matmul peak timed under the same load) are the comparable numbers."]
-    lines += ["", f"Encoder ViT-S/14 at 112 px, batch 16: bf16 {encoder['bf16']:.1f} img/s, fp32 "
-              f"{encoder['fp32']:.1f} img/s (bf16 / fp32 = {encoder['bf16'] / encoder['fp32']:.2f}).", ""]
+        lines += ["", "Note: the machine was busy with other jobs (load average above the thread count): wall "
+                  "times include waiting for them; compare the CPU-time columns."]
+    lines += ["", f"Encoder ViT-S/14 at 112 px, batch 16: bf16 {encoder['bf16']:.1f} img per CPU-s, fp32 "
+              f"{encoder['fp32']:.1f} (bf16 / fp32 = {encoder['bf16'] / encoder['fp32']:.2f}).", ""]
     return "\n".join(lines)
 
 
@@ -171,8 +179,9 @@ def main() -> None:
     info = {"command": "python benchmarks/rollout.py " + " ".join(
                 f"--{k.replace('_', '-')} {' '.join(v) if isinstance(v, list) else v}" for k, v in vars(args).items()
                 if k != "out"),
-            "threads": args.threads, "machine": f"{platform.processor() or platform.machine()}, {args.threads} threads, {flags}, "
-                       f"torch {torch.__version__}", "load_before": f"{os.getloadavg()[0]:.1f}"}
+            "threads": args.threads, "load_before": f"{os.getloadavg()[0]:.1f}",
+            "machine": f"{platform.processor() or platform.machine()}, {args.threads} threads, {flags}, "
+                       f"torch {torch.__version__}"}
     peaks = {dtype: matmul_peak(dtype, args.repeats) for dtype in DTYPES}
     rows = [row for name in args.predictors for row in rollout_rows(name, peaks, args)]
     encoder = encoder_rates(args.repeats)
