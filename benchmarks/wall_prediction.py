@@ -45,7 +45,9 @@ episodes collected with base seed 0, split by episode (seed 0) into 50 training 
 episodes; windows of 3 context + 1 predicted frame at frameskip 5, 400 steps of batch 32, all
 parameters trained (`train.mode=all`), the same for `train.init=pretrained` and `train.init=scratch`.
 Evaluation: 3 context frames, then 5 model steps rolled out autoregressively with the logged actions;
-error = mean squared error over the 16 x 384 features of each predicted frame."""
+error = mean squared error over the 16 x 384 features of each predicted frame. The "other windows'
+actions" rows roll out the same models with the actions of a window from another episode: the gap to
+the logged-action rows is how much the model uses its actions."""
 CAVEATS = """Caveats: random-weight encoder features (not DINOv2's), so absolute numbers say nothing about
 real DINOv2 features; one seed; tiny CPU-scale model and step counts. Wall times were measured on a
 2-core machine shared with other jobs, so they are upper bounds."""
@@ -86,6 +88,9 @@ def table(metrics: dict[str, dict]) -> list[str]:
     for init, name in INITS.items():
         rows.append(f"| {name} | " + " | ".join(f"{e:.5f}" for e in metrics[init]["metrics"]["model_mse"]) + " |")
     rows.append("| copy last frame | " + " | ".join(f"{e:.5f}" for e in pre["copy_last_mse"]) + " |")
+    for init, name in INITS.items():
+        shuffled = metrics[init]["metrics"]["shuffled_actions_mse"]
+        rows.append(f"| {name.split(' (')[0]}, other windows' actions | " + " | ".join(f"{e:.5f}" for e in shuffled) + " |")
     return rows
 
 

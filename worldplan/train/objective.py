@@ -15,8 +15,8 @@ normalises them and places frames ``dt`` seconds apart, the same spacing as fixe
 first T frames' features and the H actions taken from the last context frame on, rolls out
 autoregressively with ``WorldModel.rollout`` (its own predictions become context), and its
 prediction of step h is scored against the cached features of frame T - 1 + h. The copy-last-frame
-baseline predicts frame T - 1 for every step. Errors are mean squared errors per feature element,
-averaged over windows.
+baseline predicts frame T - 1 for every step; a rollout with other windows' actions tells whether
+the model uses its actions. Errors are mean squared errors per feature element, averaged over windows.
 """
 
 from __future__ import annotations
@@ -60,7 +60,12 @@ class NextFrameObjective(nn.Module):
 def rollout_errors(
     model: WorldModel, windows: Dataset, *, context: int, batch_size: int, device: torch.device
 ) -> dict[str, list[float] | int]:
-    """Latent MSE per rollout step of ``model`` and of copying the last context frame.
+    """Latent MSE per rollout step of ``model``, of ``model`` fed other windows' actions, and of
+    copying the last context frame.
+
+    The "shuffled actions" rollout gives each window the actions of the window half a batch away
+    (another episode when a batch spans several): if its error matches ``model_mse``, the model
+    ignores its actions.
 
     Args:
         model: an action-conditioned world model.
@@ -71,30 +76,31 @@ def rollout_errors(
         device: where to run.
 
     Returns:
-        ``{"model_mse": [H floats], "copy_last_mse": [H floats], "windows": count}``.
+        ``{"model_mse": [H], "shuffled_actions_mse": [H], "copy_last_mse": [H], "windows": count}``.
     """
     was_training = model.training
     model.eval()
-    model_sum = copy_sum = None
+    sums: dict[str, torch.Tensor] = {}
     count = 0
     for batch in DataLoader(windows, batch_size=batch_size, shuffle=False):
-        z = batch["z"].to(device).float()  # (B, T + H, P, D)
-        horizon = z.shape[1] - context
-        if horizon < 1:
-            raise ValueError(f"validation windows of {z.shape[1]} frames leave no horizon after {context} context frames")
-        actions = batch["actions"].to(device)[:, context - 1 : context - 1 + horizon]  # (B, H, A)
-        target = z[:, context:]
-        prediction = model.rollout(z[:, :context], actions[:, None])[:, 0]  # (B, H, P, D)
-        model_err = (prediction - target).pow(2).mean(dim=(2, 3)).sum(0)  # (H,)
-        copy_err = (z[:, context - 1 : context] - target).pow(2).mean(dim=(2, 3)).sum(0)
-        model_sum = model_err if model_sum is None else model_sum + model_err
-        copy_sum = copy_err if copy_sum is None else copy_sum + copy_err
-        count += z.shape[0]
+        for name, err in _batch_errors(model, batch, context, device).items():
+            sums[name] = err if name not in sums else sums[name] + err
+        count += batch["z"].shape[0]
     model.train(was_training)
     if count == 0:
         raise ValueError("no validation windows: use more validation episodes or a shorter window")
-    return {
-        "model_mse": (model_sum / count).tolist(),
-        "copy_last_mse": (copy_sum / count).tolist(),
-        "windows": count,
-    }
+    return {**{name: (total / count).tolist() for name, total in sums.items()}, "windows": count}
+
+
+def _batch_errors(model: WorldModel, batch: dict, context: int, device: torch.device) -> dict[str, torch.Tensor]:
+    """Per-step squared errors summed over the batch's windows, each (H,)."""
+    z = batch["z"].to(device).float()  # (B, T + H, P, D)
+    horizon = z.shape[1] - context
+    if horizon < 1:
+        raise ValueError(f"validation windows of {z.shape[1]} frames leave no horizon after {context} context frames")
+    actions = batch["actions"].to(device)[:, context - 1 : context - 1 + horizon]  # (B, H, A)
+    candidates = torch.stack([actions, actions.roll(z.shape[0] // 2, dims=0)], 1)  # (B, 2, H, A)
+    target = z[:, None, context:]  # (B, 1, H, P, D)
+    errors = (model.rollout(z[:, :context], candidates) - target).pow(2).mean(dim=(3, 4)).sum(0)  # (2, H)
+    copy = (z[:, context - 1 : context] - z[:, context:]).pow(2).mean(dim=(2, 3)).sum(0)
+    return {"model_mse": errors[0], "shuffled_actions_mse": errors[1], "copy_last_mse": copy}
