@@ -128,17 +128,18 @@ class WindowDataset(Dataset):
         return lo, max(lo, math.floor(high * track.fps + 1e-9))
 
     def _build_index(self) -> np.ndarray:
-        pairs = []
+        pairs = [np.empty((0, 2), np.int64)]
         for k, (track, (lo, _)) in enumerate(zip(self.tracks, self._ranges)):
-            starts = len(track.z) - (self.length - 1) * lo
-            pairs += [(k, t0) for t0 in range(max(0, starts))]
-        if not pairs:
+            starts = np.arange(max(0, len(track.z) - (self.length - 1) * lo), dtype=np.int64)
+            pairs.append(np.stack([np.full_like(starts, k), starts], axis=1))
+        index = np.concatenate(pairs)
+        if not len(index):
             raise ValueError(
                 f"no track is long enough for a window of {self.length} frames at stride "
                 f"{min(lo for lo, _ in self._ranges) if self._ranges else '?'}: collect longer episodes "
                 "or shorten the window"
             )
-        return np.asarray(pairs, dtype=np.int64)
+        return index
 
     def __len__(self) -> int:
         return len(self._index)
