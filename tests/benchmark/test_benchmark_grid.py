@@ -19,7 +19,8 @@ def _bench(out: Path, *overrides: str) -> DictConfig:
 
 
 def test_stage_list_covers_the_grid(tmp_path: Path) -> None:
-    bench = _bench(tmp_path, "benchmark.envs=[wall,pointmaze]", "benchmark.baselines=[oracle,random]")
+    bench = _bench(tmp_path, "benchmark.envs=[wall,pointmaze]", "benchmark.baselines=[oracle,random]",
+                   "benchmark.oracle_planners=null")
     kinds = [s.kind for s in all_stages(bench)]
     envs, planners, inits, sizes, seeds = 2, 2, 2, 2, 1
     assert kinds.count("collect") == 2 * envs

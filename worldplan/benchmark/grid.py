@@ -128,6 +128,9 @@ def plan_stages(bench: DictConfig) -> list[Stage]:
 def baseline_stages(bench: DictConfig, env: str) -> list[Stage]:
     """Oracle (true simulator as the model) per planner, and the random policy once, at seed 0.
 
+    The oracle renders and encodes every candidate, so ``oracle_planners`` and ``oracle_episodes``
+    can shrink it (null: every planner of the grid, ``eval.episodes``).
+
     They use the encoder and frameskip of the seed-0 checkpoint of the largest pretrained fine-tune, so
     their latent costs are comparable with the learned models'.
     """
@@ -135,10 +138,12 @@ def baseline_stages(bench: DictConfig, env: str) -> list[Stage]:
     reference = f"{root}/checkpoints/{finetune_name(bench.inits[0], max(bench.sizes), seed)}"
     stages = []
     if "oracle" in bench.baselines:
-        for planner in bench.planners:
+        episodes = () if bench.oracle_episodes is None else (f"eval.episodes={bench.oracle_episodes}",
+                                                             f"eval.batch_size={bench.oracle_episodes}")
+        for planner in bench.oracle_planners or bench.planners:
             stages.append(_plan_stage(bench, env, seed, f"{planner}-oracle",
-                                      (f"planner={planner}", "eval.model=oracle", f"eval.checkpoint={reference}"),
-                                      {"planner": planner, "model": "oracle", "size": None}))
+                                      (f"planner={planner}", "eval.model=oracle", f"eval.checkpoint={reference}",
+                                       *episodes), {"planner": planner, "model": "oracle", "size": None}))
     if "random" in bench.baselines:
         stages.append(_plan_stage(bench, env, seed, "random", ("eval.model=random", f"eval.checkpoint={reference}"),
                                   {"planner": "random", "model": "random", "size": None}))
