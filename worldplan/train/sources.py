@@ -45,7 +45,11 @@ def open_source(path: str | Path, *, frame_size: int) -> EpisodeDataset | VideoF
 def ensure_cache(
     source: EpisodeDataset | VideoFolder, encoder: FrozenEncoder, *, ctx: DistContext, batch_size: int, progress: bool
 ) -> FeatureCache:
-    """The up-to-date feature cache of ``source``: rank 0 encodes what is missing, the others wait."""
+    """The up-to-date feature cache of ``source``: rank 0 encodes what is missing, the others wait.
+
+    The others wait in a process-group barrier (default timeout 30 min): encode large corpora
+    beforehand with ``worldplan encode``.
+    """
     cache = None
     if ctx.is_main:
         cache = encode_dataset(source, encoder, batch_size=batch_size, device=ctx.device, progress=progress)
