@@ -28,5 +28,6 @@ def run(cfg: DictConfig) -> None:
           f"validation latent MSE on {metrics['windows']} windows:")
     print(f"{'step':<16}" + "".join(f"{h:>10d}" for h in range(1, horizon + 1)))
     print(_row("model", metrics["model_mse"]))
+    print(_row("other actions", metrics["shuffled_actions_mse"]))
     print(_row("copy-last-frame", metrics["copy_last_mse"]))
     print(f"checkpoint and metrics.json: {cfg.train.finetune.out}")
