@@ -23,6 +23,25 @@ def test_shared_context_rollout_equals_naive_per_candidate_rollout() -> None:
         torch.testing.assert_close(model.rollout(z, actions), model.rollout_naive(z, actions), rtol=1e-5, atol=1e-5)
 
 
+def test_residual_shared_rollout_equals_naive_and_teacher_forcing() -> None:
+    model, (z, actions) = tiny_world_model(residual=True), _context_and_actions(candidates=2)
+    with torch.no_grad():
+        shared = model.rollout(z, actions)
+        torch.testing.assert_close(shared, model.rollout_naive(z, actions), rtol=1e-5, atol=1e-5)
+        clip = torch.cat([z, torch.zeros(2, 1, 16, 32)], 1)
+        teacher = model(clip, torch.cat([torch.zeros(2, 2, 4), actions[:, 0, :1]], 1))[:, -1]
+        torch.testing.assert_close(shared[:, 0, 0], teacher, rtol=1e-5, atol=1e-5)
+
+
+def test_residual_predictor_with_a_zero_head_copies_the_last_frame() -> None:
+    model, (z, actions) = tiny_world_model(residual=True), _context_and_actions()
+    with torch.no_grad():
+        model.predictor.head.weight.zero_()
+        model.predictor.head.bias.zero_()
+        rolled = model.rollout(z, actions)
+    torch.testing.assert_close(rolled, z[:, None, None, -1].expand_as(rolled))
+
+
 def test_shared_rollout_with_proprio_equals_naive() -> None:
     model, (z, actions) = tiny_world_model(proprio_dim=2), _context_and_actions()
     proprio = features(2, 3, 3, 2, seed=5)

@@ -26,7 +26,7 @@ from worldplan.models.actions import ActionConditioner
 from worldplan.models.rope import AxialRoPE, apply_rope
 
 ARCH_KEYS = ("width", "depth", "heads", "mlp_ratio", "layer_scale", "rope_base", "rope_time_scale",
-             "rope_spatial_scale", "action_every")
+             "rope_spatial_scale", "action_every", "residual")
 
 
 class CrossAttentionBlock(nn.Module):
@@ -79,6 +79,10 @@ class Predictor(nn.Module):
         action_dim: A, model-step action size; None for an action-free (pretraining) predictor.
         proprio_dim: Sp, proprioception size fed with the actions (0: none).
         action_every: an action block before every ``action_every``-th layer.
+        residual: predict the change from the previous frame (``z_prev + head(x)``) instead of the
+            frame itself (DINO-world's design, the default). Most patches of a control scene do not
+            change, so a residual model starts at the copy-last-frame baseline and spends its
+            capacity on what moves.
     """
 
     def __init__(
@@ -97,6 +101,7 @@ class Predictor(nn.Module):
         action_dim: int | None = None,
         proprio_dim: int = 0,
         action_every: int = 1,
+        residual: bool = False,
     ) -> None:
         super().__init__()
         if width % heads:
@@ -106,6 +111,7 @@ class Predictor(nn.Module):
             "heads": heads, "mlp_ratio": mlp_ratio, "layer_scale": layer_scale, "rope_base": rope_base,
             "rope_time_scale": rope_time_scale, "rope_spatial_scale": rope_spatial_scale,
             "action_dim": action_dim, "proprio_dim": proprio_dim, "action_every": action_every,
+            "residual": bool(residual),
         }
         self.num_patches = int(grid[0]) * int(grid[1])
         self.rope = AxialRoPE(head_dim=width // heads, grid=(int(grid[0]), int(grid[1])), base=rope_base,
@@ -162,9 +168,10 @@ class Predictor(nn.Module):
         update = self.actions.update(layer, embedding)
         return x if update is None else x + update.unsqueeze(-2)
 
-    def output(self, x: torch.Tensor) -> torch.Tensor:
-        """(..., W) refined queries -> (..., D) predicted features."""
-        return self.head(self.norm(x))
+    def output(self, x: torch.Tensor, previous: torch.Tensor) -> torch.Tensor:
+        """(..., P, W) refined queries and (..., P, D) previous frame -> (..., P, D) predicted features."""
+        out = self.head(self.norm(x))
+        return previous + out if self.arch["residual"] else out
 
     def forward(
         self, z: torch.Tensor, times: torch.Tensor, actions: torch.Tensor | None = None,
@@ -199,7 +206,7 @@ class Predictor(nn.Module):
             k, v = block.keys_values(memory, cos_k, sin_k)
             attended = F.scaled_dot_product_attention(block.queries(x, cos_q, sin_q), k, v, attn_mask=mask)
             x = block.update(x, attended).unflatten(1, (frames - 1, self.num_patches))
-        return self.output(x)
+        return self.output(x, z[:, :-1])
 
     def predict_at(
         self, z: torch.Tensor, times: torch.Tensor, target_time: torch.Tensor,
@@ -229,7 +236,7 @@ class Predictor(nn.Module):
             k, v = block.keys_values(memory, cos_k, sin_k)
             attended = F.scaled_dot_product_attention(block.queries(x, cos_q, sin_q), k, v)
             x = block.update(x, attended).unflatten(1, (1, self.num_patches))
-        return self.output(x[:, 0])
+        return self.output(x[:, 0], z[:, -1])
 
     def _check(self, z: torch.Tensor, times: torch.Tensor) -> tuple[int, int]:
         """Validate z (B, T, P, D) and times (B, T); return (B, T)."""

@@ -50,6 +50,7 @@ def merged_attention(
 def _decode_step(
     predictor: Predictor, ctx: list[tuple[torch.Tensor, torch.Tensor]], own: list[tuple[torch.Tensor, ...] | None],
     angles: tuple[torch.Tensor, torch.Tensor], embedding: torch.Tensor | None, shape: tuple[int, int],
+    previous: torch.Tensor,
 ) -> torch.Tensor:
     """Refine the queries of one future frame for every candidate.
 
@@ -59,6 +60,7 @@ def _decode_step(
         angles: cos, sin (B, 1, P, d/2) of the target frame.
         embedding: (B, N, W) action embedding of this step, or None.
         shape: (B, N).
+        previous: (B, N, P, D) the frame before (for residual predictors; broadcastable).
 
     Returns:
         (B, N, P, D) predicted features.
@@ -70,7 +72,7 @@ def _decode_step(
         own_k, own_v = own[layer] if own[layer] is not None else (None, None)
         attended = merged_attention(q, *ctx[layer], own_k, own_v)
         x = block.update(x, attended.transpose(1, 2))
-    return predictor.output(x)
+    return predictor.output(x, previous)
 
 
 def rollout_shared(
@@ -98,7 +100,8 @@ def rollout_shared(
     for step in range(target_times.shape[1]):
         cos_t, sin_t = (a.unsqueeze(1) for a in predictor.rope.angles(target_times[:, step : step + 1]))
         embedding = None if embeddings is None else embeddings[:, :, step]
-        preds.append(_decode_step(predictor, ctx, own, (cos_t, sin_t), embedding, shape))
+        previous = preds[-1] if preds else z[:, None, -1]  # (B, N | 1, P, D)
+        preds.append(_decode_step(predictor, ctx, own, (cos_t, sin_t), embedding, shape, previous))
         if step + 1 < target_times.shape[1]:
             new_memory = predictor.frame_tokens(preds[-1].unsqueeze(2))  # (B, N, P, W)
             for layer, block in enumerate(predictor.blocks):
