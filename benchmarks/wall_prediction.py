@@ -1,7 +1,7 @@
 """Wall, CPU scale: latent prediction error of pretrained+fine-tuned vs scratch vs copy-last-frame.
 
 Usage: ``python benchmarks/wall_prediction.py [--workdir runs/wall_prediction]
-[--out docs/results/wall_prediction.md] [--threads 1]``
+[--out docs/results/wall_prediction.md] [--threads 1] [--report-only]``
 
 Runs the pipeline through the ``worldplan`` CLI, one subprocess per step, and records each command
 and its wall time: collect an action-free pretraining corpus (200 random-policy episodes, seeds
@@ -118,7 +118,12 @@ def summary(metrics: dict[str, dict]) -> str:
         vs_copy = 100 * (pre["model_mse"][index] / pre["copy_last_mse"][index] - 1)
         parts.append(f"{label}: {vs_scratch:+.0f}% vs scratch, {vs_copy:+.0f}% vs copy-last-frame")
         parts[-1] += f" (scratch {100 * (scratch['model_mse'][index] / pre['copy_last_mse'][index] - 1):+.0f}% vs copy-last)"
-    return "Pretrained + fine-tuned error relative to the others: " + "; ".join(parts) + "."
+    uses = []
+    for init in INITS:
+        own, other = metrics[init]["metrics"]["model_mse"], metrics[init]["metrics"]["shuffled_actions_mse"]
+        uses.append(f"{init} {100 * max(abs(o / m - 1) for m, o in zip(own, other)):.2f}%")
+    return ("Pretrained + fine-tuned error relative to the others: " + "; ".join(parts) + ". Largest change of "
+            "the error when the models get another episode's actions: " + ", ".join(uses) + ".")
 
 
 def write_doc(out: Path, workdir: Path, command: str, timings: list[tuple[list[str], float]], reused: list[str]) -> str:
@@ -150,12 +155,18 @@ def main() -> None:
     parser.add_argument("--workdir", default="runs/wall_prediction")
     parser.add_argument("--out", default="docs/results/wall_prediction.md")
     parser.add_argument("--threads", type=int, default=1, help="OMP threads per step (1 is fastest on a shared 2-core box)")
+    parser.add_argument("--report-only", action="store_true", help="rewrite --out from a finished run's files")
     args = parser.parse_args()
-    data = Path(args.workdir) / "data"
-    reused = [str(data / name) for name in ("pretrain", "train") if (data / name / "meta.json").exists()]
-    timings = [(invocation, run(invocation, args.threads)) for invocation in steps(args.workdir)]
-    command = f"python benchmarks/wall_prediction.py --workdir {args.workdir} --threads {args.threads}"
-    print(write_doc(Path(args.out), Path(args.workdir), command, timings, reused))
+    workdir = Path(args.workdir)
+    record = workdir / "wall_prediction_runs.json"
+    if not args.report_only:
+        data = workdir / "data"
+        reused = [str(data / name) for name in ("pretrain", "train") if (data / name / "meta.json").exists()]
+        timings = [(invocation, run(invocation, args.threads)) for invocation in steps(args.workdir)]
+        record.write_text(json.dumps({"threads": args.threads, "timings": timings, "reused": reused}))
+    runs = json.loads(record.read_text())
+    command = f"python benchmarks/wall_prediction.py --workdir {args.workdir} --threads {runs['threads']}"
+    print(write_doc(Path(args.out), workdir, command, runs["timings"], runs["reused"]))
 
 
 if __name__ == "__main__":
