@@ -13,6 +13,7 @@ import torch
 
 from worldplan.cli import main
 from worldplan.models.checkpoint import load_world_model
+from worldplan.train.build import settings_for
 from worldplan.train.distributed import init_distributed
 from worldplan.train.finetune import finetune, prepare
 from worldplan.train.pretrain import pretrain
@@ -88,3 +89,10 @@ def test_cli_encode_then_finetune_with_a_bad_init_exits_with_an_error(workdir: P
     assert capsys.readouterr().out.count("items") == 2
     assert main(["finetune", *args, "train.init=bogus"]) == 1
     assert "train.init must be one of" in capsys.readouterr().err
+
+
+def test_a_stage_can_override_the_shared_optimiser_settings(tiny_cfg: Callable) -> None:
+    cfg = tiny_cfg("+train.pretrain.steps=2", "+train.pretrain.lr=0.5")
+    pre, fine = settings_for(cfg.train, "pretrain", seed=0), settings_for(cfg.train, "finetune", seed=0)
+    assert (pre.steps, pre.lr) == (2, 0.5)
+    assert (fine.steps, fine.lr) == (cfg.train.steps, cfg.train.lr)
