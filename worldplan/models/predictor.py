@@ -81,8 +81,8 @@ class Predictor(nn.Module):
         action_every: an action block before every ``action_every``-th layer.
         residual: predict the change from the previous frame (``z_prev + head(x)``) instead of the
             frame itself (DINO-world's design, the default). Most patches of a control scene do not
-            change, so a residual model starts at the copy-last-frame baseline and spends its
-            capacity on what moves.
+            change, so a residual model reaches the copy-last-frame baseline by learning a small
+            output and spends the rest of its capacity on what moves.
     """
 
     def __init__(
