@@ -20,7 +20,7 @@ def _bench(out: Path, *overrides: str) -> DictConfig:
 
 def test_stage_list_covers_the_grid(tmp_path: Path) -> None:
     bench = _bench(tmp_path, "benchmark.envs=[wall,pointmaze]", "benchmark.baselines=[oracle,random]",
-                   "benchmark.oracle_planners=null")
+                   "benchmark.oracle_planners=null", "benchmark.oracle_envs=null")
     kinds = [s.kind for s in all_stages(bench)]
     envs, planners, inits, sizes, seeds = 2, 2, 2, 2, 1
     assert kinds.count("collect") == 2 * envs
@@ -28,6 +28,14 @@ def test_stage_list_covers_the_grid(tmp_path: Path) -> None:
     assert kinds.count("finetune") == envs * inits * sizes * seeds
     assert kinds.count("plan") == envs * (planners * inits * sizes * seeds + planners + 1)
     assert kinds == sorted(kinds, key=["collect", "pretrain", "finetune", "plan"].index)
+
+
+def test_oracle_runs_only_where_asked(tmp_path: Path) -> None:
+    bench = _bench(tmp_path, "benchmark.envs=[wall,pointmaze]", "benchmark.baselines=[oracle]",
+                   "benchmark.oracle_envs=[wall]", "benchmark.oracle_planners=[mppi]", "benchmark.oracle_episodes=3")
+    oracles = [s for s in all_stages(bench) if s.cell.get("model") == "oracle"]
+    assert [(s.env, s.cell["planner"]) for s in oracles] == [("wall", "mppi")]
+    assert "eval.episodes=3" in oracles[0].overrides
 
 
 def test_pretraining_corpus_is_disjoint_from_finetuning_data(tmp_path: Path) -> None:

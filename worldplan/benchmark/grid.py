@@ -128,8 +128,8 @@ def plan_stages(bench: DictConfig) -> list[Stage]:
 def baseline_stages(bench: DictConfig, env: str) -> list[Stage]:
     """Oracle (true simulator as the model) per planner, and the random policy once, at seed 0.
 
-    The oracle renders and encodes every candidate, so ``oracle_planners`` and ``oracle_episodes``
-    can shrink it (null: every planner of the grid, ``eval.episodes``).
+    The oracle renders and encodes every candidate, so ``oracle_envs``, ``oracle_planners`` and
+    ``oracle_episodes`` can shrink it (null: every env and planner of the grid, ``eval.episodes``).
 
     They use the encoder and frameskip of the seed-0 checkpoint of the largest pretrained fine-tune, so
     their latent costs are comparable with the learned models'.
@@ -137,7 +137,7 @@ def baseline_stages(bench: DictConfig, env: str) -> list[Stage]:
     root, seed = env_root(bench, env), bench.seeds[0]
     reference = f"{root}/checkpoints/{finetune_name(bench.inits[0], max(bench.sizes), seed)}"
     stages = []
-    if "oracle" in bench.baselines:
+    if "oracle" in bench.baselines and env in (bench.oracle_envs or bench.envs):
         episodes = () if bench.oracle_episodes is None else (f"eval.episodes={bench.oracle_episodes}",
                                                              f"eval.batch_size={bench.oracle_episodes}")
         for planner in bench.oracle_planners or bench.planners:
