@@ -61,3 +61,6 @@ def test_tiny_grid_runs_end_to_end_and_resumes(tmp_path: Path) -> None:
     assert (tmp_path / "results.md").read_text().count("\n") == 2 + len(rows)
     assert (tmp_path / "success_vs_size_wall.png").stat().st_size > 0
     assert run_benchmark(bench, progress=False) == {}  # everything finished: nothing re-runs
+    changed = _bench(tmp_path, "benchmark.planners=[cem]", "benchmark.sizes=[2]", "benchmark.corpus_seed_offset=5")
+    with pytest.raises(ValueError, match="other settings"):
+        run_benchmark(changed, progress=False)
