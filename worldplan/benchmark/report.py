@@ -44,7 +44,9 @@ def write_episodes(path: Path, cells: Sequence[dict[str, Any]]) -> None:
         for cell in cells:
             keys = {k: cell[k] for k in ("env", "planner", "model", "size", "seed")}
             for line in (Path(cell["dir"]) / "episodes.jsonl").read_text().splitlines():
-                out.write(json.dumps({**keys, **json.loads(line)}) + "\n")
+                episode = json.loads(line)
+                episode["task_seed"] = episode.pop("seed")  # the goal task's seed; "seed" is the cell's
+                out.write(json.dumps({**keys, **episode}) + "\n")
     os.replace(tmp, path)
 
 
@@ -81,11 +83,14 @@ def plot_success_vs_size(path: Path, rows: Sequence[dict[str, Any]], env: str) -
             style = "-" if model == "pretrained" else "--"
             ax.plot(sizes, [r["success"] for r in line], style, marker="o", label=f"{planner} {model}")
             ax.fill_between(sizes, [r["success_min"] for r in line], [r["success_max"] for r in line], alpha=0.15)
+    baselines: dict[float, list[str]] = defaultdict(list)  # success -> labels (equal rates share a line)
     for r in rows:
         if r["env"] == env and r["model"] in ("oracle", "random"):
-            ax.axhline(r["success"], linestyle=":", linewidth=1, color="grey")
-            ax.annotate(f"{r['planner']} {r['model']}", (1, r["success"]), xycoords=("axes fraction", "data"),
-                        ha="right", va="bottom", fontsize=7, color="grey")
+            baselines[r["success"]].append("random" if r["model"] == "random" else f"oracle ({r['planner']})")
+    for success, labels in baselines.items():
+        ax.axhline(success, linestyle=":", linewidth=1, color="grey")
+        ax.annotate(", ".join(labels), (1, success), xycoords=("axes fraction", "data"), ha="right", va="bottom",
+                    fontsize=7, color="grey")
     ax.set(xscale="log", xlabel="fine-tuning trajectories", ylabel="success rate", ylim=(-0.02, 1.02),
            title=f"{env}: success vs data")
     ax.legend(fontsize=7)

@@ -200,7 +200,7 @@ def protocol_record(cfg: DictConfig, env: EnvInfo, setup: EvalSetup, planner: di
         "env": {"id": env.id, "kwargs": env.kwargs, "fps": env.fps, "success_threshold": env.success_threshold,
                 "success_source": env.success_source},
         "goals": {"source": ev.goal_source, "offset": ev.goal_offset, "params": goal_params(cfg), "base_seed": cfg.seed,
-                  "episode_seeds": seeds},
+                  "episode_seeds": seeds, "solved_at_start": "resampled (task seeds in episodes.jsonl)"},
         "episodes": len(seeds), "batch_size": ev.batch_size, "planner": planner,
         "frameskip": setup.frameskip, "replan_every": ev.replan_every, "max_env_steps": ev.max_env_steps,
         "context_frames": setup.context_frames, "cost": {"metric": ev.metric, "steps": ev.steps},

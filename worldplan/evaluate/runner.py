@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from worldplan.byo.goals import sample_goal_task
-from worldplan.envs.base import GoalTask
+from worldplan.envs.base import GoalEnv, GoalTask
 from worldplan.evaluate.episode import EpisodeResult
 from worldplan.evaluate.metrics import summarize, write_episodes_jsonl, write_summary
 from worldplan.evaluate.mpc import EvalModel, run_episodes
@@ -30,6 +30,7 @@ from worldplan.planners.base import Planner
 logger = logging.getLogger(__name__)
 
 EVAL_STREAM = 0x65_76_61_6C  # "eval": keeps evaluation seeds apart from collection seeds
+MAX_GOAL_ATTEMPTS = 20  # goal tasks tried per episode before giving up on one unsolved at its start
 
 
 def eval_episode_seed(base_seed: int, index: int) -> int:
@@ -51,8 +52,24 @@ def sample_tasks(envs: Sequence[gym.Env], seeds: Sequence[int], *, goal_source: 
         offset: env steps between start and goal.
         goal_params: the goal source's parameters (``cfg.goal``).
     """
-    return [sample_goal_task(env.unwrapped, int(seed), int(offset), source=goal_source, params=goal_params)
+    return [_unsolved_task(env.unwrapped, int(seed), int(offset), source=goal_source, params=goal_params)
             for env, seed in zip(envs, seeds)]
+
+
+def _unsolved_task(env: GoalEnv, seed: int, offset: int, **source: Any) -> GoalTask:
+    """A goal task whose start does not already satisfy the goal: such tasks are resampled.
+
+    Attempt k > 0 uses a seed derived from (seed, k), recorded in the task. Envs that judge success
+    by latent distance (known only once the loop encodes the goal) are not checked.
+    """
+    for attempt in range(MAX_GOAL_ATTEMPTS):
+        task_seed = seed if attempt == 0 else int(np.random.SeedSequence([seed, attempt]).generate_state(1)[0])
+        task = sample_goal_task(env, task_seed, offset, **source)
+        if getattr(env, "success_source", "env") == "latent_threshold" or not env.is_success(
+                task.start_state, task.goal_state):
+            return task
+    raise ValueError(f"{MAX_GOAL_ATTEMPTS} goal tasks sampled from seed {seed} were all solved at their start; "
+                     "raise eval.goal_offset")
 
 
 def evaluate_episodes(
