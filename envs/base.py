@@ -58,6 +58,18 @@ class GoalTask:
     offset: int
 
 
+def finite_array(value: np.ndarray, shape: tuple[int, ...], name: str) -> np.ndarray:
+    """``value`` as a float32 array of ``shape`` with finite entries.
+
+    Raises:
+        ValueError: another shape or a NaN / infinite entry; the message names ``name``.
+    """
+    array = np.asarray(value, dtype=np.float32)
+    if array.shape != tuple(shape) or not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} must be a finite array of shape {tuple(shape)}, got {value!r}")
+    return array
+
+
 class GoalEnv(gym.Env, abc.ABC):
     """Base class: pixel observations, true state in ``info``, goal sampling and success.
 
@@ -77,11 +89,7 @@ class GoalEnv(gym.Env, abc.ABC):
         if goal_state is None:
             self.goal_state = None
             return
-        goal = np.asarray(goal_state, dtype=np.float32)
-        expected = self.get_state().shape
-        if goal.shape != expected or not np.all(np.isfinite(goal)):
-            raise ValueError(f"goal_state must be a finite array of shape {expected}, got {goal_state!r}")
-        self.goal_state = goal.copy()
+        self.goal_state = finite_array(goal_state, self.get_state().shape, "goal_state").copy()
 
     def task_reward(self, state: np.ndarray) -> float:
         """``-state_distance(state, goal_state)`` for the current goal, 0.0 when no goal is set."""
@@ -96,10 +104,7 @@ class GoalEnv(gym.Env, abc.ABC):
             ValueError: the action has the wrong shape or non-finite entries.
         """
         space = self.action_space
-        array = np.asarray(action, dtype=np.float32)
-        if array.shape != space.shape or not np.all(np.isfinite(array)):
-            raise ValueError(f"action must be a finite array of shape {space.shape}, got {action!r}")
-        return np.clip(array, space.low, space.high)
+        return np.clip(finite_array(action, space.shape, "action"), space.low, space.high)
 
     @abc.abstractmethod
     def get_state(self) -> np.ndarray:

@@ -23,7 +23,7 @@ import mujoco
 import numpy as np
 from gymnasium import spaces
 
-from worldplan.envs.base import GoalEnv, validate_image_size, validate_render_mode
+from worldplan.envs.base import GoalEnv, finite_array, validate_image_size, validate_render_mode
 from worldplan.envs.goal_policies import GoalPolicy
 
 if importlib.util.find_spec("triton") is not None:
@@ -113,11 +113,7 @@ class MujocoGoalEnv(GoalEnv):
 
     def set_state(self, state: np.ndarray) -> None:
         """Write ``state`` ((nq + nv,) float32) into the simulator and update its kinematics."""
-        array = np.asarray(state, dtype=np.float32)
-        size = self.model.nq + self.model.nv
-        if array.shape != (size,) or not np.all(np.isfinite(array)):
-            name = type(self).__name__
-            raise ValueError(f"{name} state must be a finite array of shape ({size},), got {state!r}")
+        array = finite_array(state, (self.model.nq + self.model.nv,), f"{type(self).__name__} state")
         self._state = array.copy()
         self.data.qpos[:] = array[: self.model.nq]
         self.data.qvel[:] = array[self.model.nq :]

@@ -21,7 +21,7 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # gym_pusht imports py
 import pygame  # noqa: E402
 from gym_pusht.envs.pusht import PushTEnv as _GymPushT  # noqa: E402
 
-from worldplan.envs.base import GoalEnv, validate_image_size, validate_render_mode  # noqa: E402
+from worldplan.envs.base import GoalEnv, finite_array, validate_image_size, validate_render_mode  # noqa: E402
 
 WORLD = 512.0  # gym_pusht's arena side, pixels of its 512-px canvas
 ACTION_SCALE = 40.0  # pusher target offset (px) per unit of action
@@ -182,9 +182,7 @@ class PushTEnv(GoalEnv):
 
     def set_state(self, state: np.ndarray) -> None:
         """Rebuild the pymunk space at ``state`` ((7,) float32), contact caches cleared."""
-        array = np.asarray(state, dtype=np.float32)
-        if array.shape != (7,) or not np.all(np.isfinite(array)):
-            raise ValueError(f"PushT state must be a finite array of shape (7,), got {state!r}")
+        array = finite_array(state, (7,), "PushT state")
         self._state = array.copy()
         values = array.astype(np.float64).tolist()
         sim = self._sim

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
-from worldplan.envs.base import GoalEnv, validate_image_size, validate_render_mode, xy_distance
+from worldplan.envs.base import GoalEnv, finite_array, validate_image_size, validate_render_mode, xy_distance
 from worldplan.envs.goal_policies import HeldRandomAction
 
 ARENA = 64.0
@@ -136,9 +136,7 @@ class WallEnv(GoalEnv):
 
     def set_state(self, state: np.ndarray) -> None:
         """Place the dot at ``state`` ((2,) units), which must be a reachable centre position."""
-        position = np.asarray(state, dtype=np.float32)
-        if position.shape != (2,) or not np.all(np.isfinite(position)):
-            raise ValueError(f"Wall state must be a finite (x, y) pair, got {state!r}")
+        position = finite_array(state, (2,), "Wall state (x, y)")
         if not np.array_equal(move_dot(position, np.zeros(2)), position):
             raise ValueError(f"Wall state {position.tolist()} is outside the floor or inside a wall")
         self._position = position.copy()
