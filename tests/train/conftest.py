@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from omegaconf import DictConfig
 
 from worldplan.config import compose
@@ -30,12 +29,6 @@ def write_dataset(path: Path, *, episodes: int, seed: int) -> None:
         for t, (x, y) in enumerate(states.astype(int)):
             frames[t, y - 2 : y + 2, x - 2 : x + 2] = 230
         writer.add(Episode(frames=frames, actions=actions, states=states, seed=index))
-
-
-@pytest.fixture(autouse=True)
-def _one_thread() -> None:
-    # Tiny models on a shared 2-core machine: one thread avoids OpenMP contention (10x faster here).
-    torch.set_num_threads(1)
 
 
 @pytest.fixture()

@@ -1,5 +1,6 @@
-"""Run the world-model tests on one CPU thread: their tensors are tiny, and on the shared 2-core
-machine a second thread mostly waits for a time slice (measured: ~100x slower under load)."""
+"""Fixtures for every test."""
+
+from __future__ import annotations
 
 from collections.abc import Iterator
 
@@ -9,6 +10,8 @@ import torch
 
 @pytest.fixture(autouse=True)
 def _one_thread() -> Iterator[None]:
+    """Run on one CPU thread: the tensors are tiny, and on a shared 2-core machine two threads per
+    process lose 5-15x to OpenMP contention."""
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     yield
