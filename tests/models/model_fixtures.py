@@ -36,10 +36,12 @@ def randomize_action_blocks(predictor: Predictor, seed: int = 1) -> None:
 
 
 def tiny_world_model(*, action_dim: int | None = 4, encoder: bool = False, **overrides) -> WorldModel:
-    """Tiny world model with frameskip 2 (env actions of size 2 -> A = 4), dt = 0.2 s."""
+    """Tiny world model with frameskip 2 (env actions of size 2 -> A = 4), dt = 0.2 s, and
+    non-trivial feature statistics."""
     predictor = tiny_predictor(action_dim=action_dim, layer_scale=0.5, **overrides)
     if action_dim:
         randomize_action_blocks(predictor)
+    predictor.set_feature_statistics(features(GRID[0] * GRID[1], DIM, seed=11) * 0.1, features(GRID[0] * GRID[1], DIM, seed=12).abs() + 0.5)
     stats = (torch.tensor([0.1, -0.2]), torch.tensor([0.5, 2.0])) if action_dim else None
     return WorldModel(predictor=predictor, window=DataWindow(context=3, horizon=3, frameskip=2, fps=10.0),
                       encoder=tiny_encoder() if encoder else None, action_stats=stats,

@@ -143,3 +143,11 @@ def test_meta_that_is_not_json_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="JSON-serialisable"):
         save_checkpoint(tmp_path / "c", tiny_world_model(), meta={"train": object()})
     assert not (tmp_path / "c").exists()
+
+
+def test_a_checkpoint_from_before_feature_statistics_says_to_train_again(saved) -> None:
+    _, path = saved
+    meta = json.loads((path / "meta.json").read_text())
+    (path / "meta.json").write_text(json.dumps({**meta, "format_version": 1}))
+    with pytest.raises(CheckpointError, match="format 1.*train it again"):
+        load_world_model(path)

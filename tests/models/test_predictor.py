@@ -90,3 +90,20 @@ def test_odd_head_size_is_rejected() -> None:
 def test_unknown_config_key_is_named() -> None:
     with pytest.raises(ValueError, match="widht"):
         Predictor.from_config({"widht": 32, "depth": 2, "heads": 2}, feature_dim=32, grid=(4, 4))
+
+
+@pytest.mark.parametrize("residual", [False, True])
+def test_feature_statistics_only_change_the_units_the_predictor_works_in(residual: bool) -> None:
+    z, times = features(2, 3, 16, 32, seed=3), torch.arange(3.0).expand(2, 3)
+    mean, std = features(16, 32, seed=4), features(16, 32, seed=5).abs() + 0.5
+    plain, standardised = (tiny_predictor(layer_scale=0.5, residual=residual) for _ in range(2))
+    standardised.set_feature_statistics(mean, std)
+    with torch.no_grad():
+        expected = plain((z - mean) / std, times) * std + mean
+        torch.testing.assert_close(standardised(z, times), expected, rtol=1e-4, atol=1e-4)
+
+
+def test_feature_statistics_must_be_finite_with_a_positive_std() -> None:
+    predictor = tiny_predictor()
+    with pytest.raises(ValueError, match="positive std"):
+        predictor.set_feature_statistics(torch.zeros(16, 32), torch.zeros(16, 32))

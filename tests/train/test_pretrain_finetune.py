@@ -15,6 +15,7 @@ from worldplan.cli import main
 from worldplan.models.checkpoint import load_world_model
 from worldplan.train.build import settings_for
 from worldplan.train.distributed import init_distributed
+from worldplan.train.feature_stats import feature_statistics
 from worldplan.train.finetune import finetune, prepare
 from worldplan.train.pretrain import pretrain
 
@@ -96,3 +97,18 @@ def test_a_stage_can_override_the_shared_optimiser_settings(tiny_cfg: Callable) 
     pre, fine = settings_for(cfg.train, "pretrain", seed=0), settings_for(cfg.train, "finetune", seed=0)
     assert (pre.steps, pre.lr) == (2, 0.5)
     assert (fine.steps, fine.lr) == (cfg.train.steps, cfg.train.lr)
+
+
+def test_scratch_standardises_with_its_training_episodes_and_pretrained_inherits_the_corpus_statistics(
+    tiny_cfg: Callable, workdir: Path
+) -> None:
+    pretrain(tiny_cfg())
+    ctx = init_distributed("cpu")
+    pre, scratch = prepare(tiny_cfg("train.init=pretrained"), ctx), prepare(tiny_cfg("train.init=scratch"), ctx)
+    mean, std = feature_statistics(scratch.train_windows.tracks, "patch")
+    torch.testing.assert_close(scratch.model.predictor.feature_mean, mean)
+    torch.testing.assert_close(scratch.model.predictor.feature_std, std)
+    corpus = load_world_model(workdir / "checkpoints" / "pretrain", with_encoder=False).predictor
+    assert not torch.equal(corpus.feature_std, torch.ones_like(corpus.feature_std))
+    assert torch.equal(pre.model.predictor.feature_std, corpus.feature_std)
+    assert not torch.equal(pre.model.predictor.feature_mean, mean)

@@ -33,7 +33,7 @@ from worldplan.models.world_model import DataWindow, WorldModel
 
 logger = logging.getLogger(__name__)
 
-FORMAT, FORMAT_VERSION = "worldplan.checkpoint", 1
+FORMAT, FORMAT_VERSION = "worldplan.checkpoint", 2  # 2: predictor feature statistics
 MODEL_FILE, META_FILE, EXTRA_FILE = "model.safetensors", "meta.json", "extra.safetensors"
 RESERVED = ("format", "format_version", "worldplan_version", "git_commit", "created", "predictor", "encoder",
             "encoder_identity", "encoder_in_file", "window", "frame_size", "action_normalization",
@@ -137,7 +137,7 @@ def read_checkpoint_meta(path: str | Path) -> dict[str, Any]:
 
     Raises:
         FileNotFoundError: no such directory.
-        CheckpointError: not a worldplan checkpoint, or a newer format version.
+        CheckpointError: not a worldplan checkpoint, or another format version.
     """
     path = Path(path)
     if not path.is_dir():
@@ -152,6 +152,9 @@ def read_checkpoint_meta(path: str | Path) -> dict[str, Any]:
     if meta.get("format_version", 0) > FORMAT_VERSION:
         raise CheckpointError(f"{path} has checkpoint format {meta['format_version']}; this worldplan reads up to "
                               f"{FORMAT_VERSION}: upgrade worldplan")
+    if meta.get("format_version", 0) < FORMAT_VERSION:
+        raise CheckpointError(f"{path} has checkpoint format {meta.get('format_version')}, written before predictors "
+                              f"standardised their features (format {FORMAT_VERSION}): train it again")
     return meta
 
 

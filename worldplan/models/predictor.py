@@ -11,6 +11,14 @@ query where and when it is. A stack of pre-norm cross-attention blocks (LayerSca
 refines the queries; a final norm and linear head map them back to D. With a block-causal mask all
 frames of a clip are predicted in parallel, frame k from frames < k. Action blocks, when built with
 ``action_dim``, add the step's action to the queries (zero-initialised, see ``actions.py``).
+
+Features are standardised inside the predictor with statistics of its training data, kept as
+buffers (``feature_mean``, ``feature_std``, each (P, D)): the input memory and the prediction live
+in standardised units, and ``forward``/``predict_at`` return raw features. The training loss is
+taken in standardised units (`Predictor.standardize`). Without it, a frozen encoder's features of
+a control scene are dominated by what never moves (on Wall with random ViT weights the temporal
+variance is 0.5 % of the features' magnitude) and the predictor learns copy-last-frame and
+ignores its actions.
 """
 
 from __future__ import annotations
@@ -26,7 +34,8 @@ from worldplan.models.actions import ActionConditioner
 from worldplan.models.rope import AxialRoPE, apply_rope
 
 ARCH_KEYS = ("width", "depth", "heads", "mlp_ratio", "layer_scale", "rope_base", "rope_time_scale",
-             "rope_spatial_scale", "action_every", "residual")
+             "rope_spatial_scale", "action_every", "residual", "feature_norm")
+FEATURE_NORMS = ("patch", "channel", "none")  # statistics per (patch, feature), per feature, or identity
 
 
 class CrossAttentionBlock(nn.Module):
@@ -83,6 +92,8 @@ class Predictor(nn.Module):
             frame itself (DINO-world's design, the default). Most patches of a control scene do not
             change, so a residual model reaches the copy-last-frame baseline by learning a small
             output and spends the rest of its capacity on what moves.
+        feature_norm: how `set_feature_statistics` is meant to be fed (see ``FEATURE_NORMS``);
+            recorded so that fine-tuning computes them like pretraining did.
     """
 
     def __init__(
@@ -102,18 +113,23 @@ class Predictor(nn.Module):
         proprio_dim: int = 0,
         action_every: int = 1,
         residual: bool = False,
+        feature_norm: str = "patch",
     ) -> None:
         super().__init__()
         if width % heads:
             raise ValueError(f"predictor width {width} must be divisible by heads {heads}")
+        if feature_norm not in FEATURE_NORMS:
+            raise ValueError(f"predictor.feature_norm must be one of {FEATURE_NORMS}; got {feature_norm!r}")
         self.arch: dict[str, Any] = {
             "feature_dim": int(feature_dim), "grid": [int(grid[0]), int(grid[1])], "width": width, "depth": depth,
             "heads": heads, "mlp_ratio": mlp_ratio, "layer_scale": layer_scale, "rope_base": rope_base,
             "rope_time_scale": rope_time_scale, "rope_spatial_scale": rope_spatial_scale,
             "action_dim": action_dim, "proprio_dim": proprio_dim, "action_every": action_every,
-            "residual": bool(residual),
+            "residual": bool(residual), "feature_norm": feature_norm,
         }
         self.num_patches = int(grid[0]) * int(grid[1])
+        self.register_buffer("feature_mean", torch.zeros(self.num_patches, feature_dim))
+        self.register_buffer("feature_std", torch.ones(self.num_patches, feature_dim))
         self.rope = AxialRoPE(head_dim=width // heads, grid=(int(grid[0]), int(grid[1])), base=rope_base,
                               time_scale=rope_time_scale, spatial_scale=rope_spatial_scale)
         self.in_proj = nn.Linear(feature_dim, width)
@@ -143,9 +159,27 @@ class Predictor(nn.Module):
             raise ValueError(f"unknown predictor config keys {unknown}; known: {list(ARCH_KEYS)}")
         return cls(feature_dim=feature_dim, grid=grid, action_dim=action_dim, proprio_dim=proprio_dim, **dict(cfg))
 
+    def set_feature_statistics(self, mean: torch.Tensor, std: torch.Tensor) -> None:
+        """Set the standardisation of features: mean and std, each (P, D) (or broadcastable to it).
+
+        Raises:
+            ValueError: wrong shape, non-finite values or a std that is not positive.
+        """
+        shape = tuple(self.feature_mean.shape)
+        mean, std = (torch.as_tensor(t, dtype=torch.float32).expand(shape) for t in (mean, std))
+        if not (torch.isfinite(mean).all() and torch.isfinite(std).all() and (std > 0).all()):
+            raise ValueError("feature statistics must be finite with a positive std")
+        with torch.no_grad():
+            self.feature_mean.copy_(mean)
+            self.feature_std.copy_(std)
+
+    def standardize(self, z: torch.Tensor) -> torch.Tensor:
+        """(..., P, D) raw features -> standardised features (the units the loss is taken in)."""
+        return (z - self.feature_mean) / self.feature_std
+
     def frame_tokens(self, z: torch.Tensor) -> torch.Tensor:
-        """(..., T, P, D) features -> (..., T * P, W) memory tokens."""
-        return self.in_proj(z).flatten(-3, -2)
+        """(..., T, P, D) raw features -> (..., T * P, W) memory tokens."""
+        return self.in_proj(self.standardize(z)).flatten(-3, -2)
 
     def action_embedding(self, actions: torch.Tensor | None, proprio: torch.Tensor | None) -> torch.Tensor | None:
         """(..., A) normalised actions (+ (..., Sp) proprio) -> (..., W), or None without action blocks.
@@ -169,9 +203,11 @@ class Predictor(nn.Module):
         return x if update is None else x + update.unsqueeze(-2)
 
     def output(self, x: torch.Tensor, previous: torch.Tensor) -> torch.Tensor:
-        """(..., P, W) refined queries and (..., P, D) previous frame -> (..., P, D) predicted features."""
+        """(..., P, W) refined queries and (..., P, D) raw previous frame -> (..., P, D) raw predicted features."""
         out = self.head(self.norm(x))
-        return previous + out if self.arch["residual"] else out
+        if self.arch["residual"]:
+            out = out + self.standardize(previous)
+        return out * self.feature_std + self.feature_mean
 
     def forward(
         self, z: torch.Tensor, times: torch.Tensor, actions: torch.Tensor | None = None,

@@ -23,13 +23,14 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from worldplan.data.episodes import EpisodeDataset, write_json_atomic
-from worldplan.data.windows import EpisodeSplit, WindowDataset, split_episodes
+from worldplan.data.windows import EpisodeSplit, Track, WindowDataset, split_episodes
 from worldplan.models.actions import FINETUNE_MODES, finetune_parameters
 from worldplan.models.checkpoint import load_pretrained_weights
 from worldplan.models.encoder import FrozenEncoder
 from worldplan.models.world_model import WorldModel
 from worldplan.train.build import build_model, checkpoint_saver, data_window, save_run_config, settings_for, with_encoder
 from worldplan.train.distributed import DistContext, init_distributed, shutdown
+from worldplan.train.feature_stats import standardize_predictor
 from worldplan.train.objective import NextFrameObjective, rollout_errors
 from worldplan.train.sources import ensure_cache, episode_tracks
 from worldplan.train.trainer import Trainer, TrainResult
@@ -64,9 +65,14 @@ def training_episodes(split: EpisodeSplit, episodes: int | None) -> list[int]:
     return split.train[:episodes]
 
 
-def initialise(model: WorldModel, encoder: FrozenEncoder, *, init: str, pretrained: str | Path) -> None:
-    """Apply ``init``: load the pretrained predictor (action blocks untouched) or keep the random one."""
-    if init == "pretrained":
+def initialise(
+    model: WorldModel, encoder: FrozenEncoder, *, init: str, pretrained: str | Path, tracks: list[Track]
+) -> None:
+    """Apply ``init``: load the pretrained predictor (action blocks untouched, feature statistics
+    included) or keep the random one and take the feature statistics of the training ``tracks``."""
+    if init == "scratch":
+        standardize_predictor(model.predictor, tracks)
+    else:
         if not Path(pretrained).exists():
             raise FileNotFoundError(f"no pretrained checkpoint at {pretrained}: run `worldplan pretrain` first, "
                                     "point train.finetune.pretrained at one, or use train.init=scratch")
@@ -113,7 +119,7 @@ def prepare(cfg: DictConfig, ctx: DistContext) -> FinetuneSetup:
                            stride=stride, seed=seed)
     model = build_model(cfg.predictor, encoder, window=window, seed=seed, action_dim=stride * dataset.meta.action_dim,
                         action_stats=dataset.meta.normalisation("action"), frame_size=dataset.meta.image_size)
-    initialise(model, encoder, init=train_cfg.init, pretrained=stage.pretrained)
+    initialise(model, encoder, init=train_cfg.init, pretrained=stage.pretrained, tracks=train_windows.tracks)
     finetune_parameters(model.predictor, str(train_cfg.mode))
     record: dict[str, Any] = {
         "stage": "finetune", "init": train_cfg.init, "mode": train_cfg.mode, "dataset": str(stage.dataset),

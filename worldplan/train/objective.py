@@ -7,7 +7,7 @@ Axis legend: B windows in a batch, L frames per window, T context frames, H eval
 
 Both objectives predict every frame of a window from the frames before it in parallel
 (block-causal) and score the predictions of frames 1..L-1 with smooth-L1 (beta 0.1) against the
-cached features. Pretraining is action-free and uses each window's own timestamps (variable frame
+cached features, both standardised with the predictor's feature statistics. Pretraining is action-free and uses each window's own timestamps (variable frame
 stride); fine-tuning conditions on the window's actions through ``WorldModel.forward`` (which
 normalises them and places frames ``dt`` seconds apart, the same spacing as fixed-stride windows).
 
@@ -53,7 +53,8 @@ class NextFrameObjective(nn.Module):
             prediction = self.model(z, batch["actions"])
         else:
             prediction = self.model.predictor(z, batch["times"])
-        return smooth_l1(prediction, z[:, 1:], beta=self.beta)
+        standardize = self.model.predictor.standardize
+        return smooth_l1(standardize(prediction), standardize(z[:, 1:]), beta=self.beta)
 
 
 @torch.no_grad()

@@ -21,6 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 from worldplan.data.windows import WindowDataset
 from worldplan.models.encoder import FrozenEncoder
 from worldplan.train.build import build_model, checkpoint_saver, data_window, save_run_config, settings_for
+from worldplan.train.feature_stats import standardize_predictor
 from worldplan.train.distributed import DistContext, init_distributed, shutdown
 from worldplan.train.objective import NextFrameObjective
 from worldplan.train.sources import pretrain_tracks
@@ -52,6 +53,7 @@ def _pretrain(cfg: DictConfig, ctx: DistContext) -> TrainResult:
         seed=int(cfg.seed),
     )
     model = build_model(cfg.predictor, encoder, window=data_window(train_cfg, fps=tracks[0].fps), seed=int(cfg.seed))
+    standardize_predictor(model.predictor, tracks)
     settings = settings_for(train_cfg, "pretrain", seed=int(cfg.seed))
     record = {
         "stage": "pretrain", "sources": sources, "clips": len(clips), "seed": int(cfg.seed),

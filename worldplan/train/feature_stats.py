@@ -1,0 +1,66 @@
+"""Feature statistics of training data, for the predictor's standardisation.
+
+Axis legend: F frames of a track, P patches, D feature size.
+
+Computed once per run, in float64, streaming over the tracks' cached features. Pretraining
+computes them on its corpus; fine-tuning from scratch on its training episodes; fine-tuning from a
+pretrained checkpoint inherits the checkpoint's (the pretrained weights expect them).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from worldplan.data.windows import Track
+from worldplan.models.predictor import Predictor
+
+__all__ = ["STD_FLOOR", "feature_statistics", "standardize_predictor"]
+
+STD_FLOOR = 0.1  # a std below this fraction of the mean std is raised to it (never-changing features)
+MIN_STD = 1e-6  # the floor when no feature changes at all
+
+log = logging.getLogger(__name__)
+
+
+def feature_statistics(tracks: Sequence[Track], mode: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and std of every frame's features, each (P, D) float32.
+
+    Args:
+        tracks: the training tracks; their ``z`` is (F, P, D).
+        mode: ``patch`` (a statistic per patch and feature) or ``channel`` (per feature, shared by
+            all patches).
+
+    Raises:
+        ValueError: no frames, or an unknown mode.
+    """
+    if mode not in ("patch", "channel"):
+        raise ValueError(f"feature statistics mode must be 'patch' or 'channel'; got {mode!r}")
+    total = squares = None
+    frames = 0
+    for track in tracks:
+        z = np.asarray(track.z, dtype=np.float64)
+        total = z.sum(0) if total is None else total + z.sum(0)
+        squares = (z**2).sum(0) if squares is None else squares + (z**2).sum(0)
+        frames += len(z)
+    if not frames:
+        raise ValueError("no frames to compute feature statistics from: the training data is empty")
+    mean, mean_square = total / frames, squares / frames
+    if mode == "channel":
+        mean, mean_square = np.broadcast_to(mean.mean(0), mean.shape), np.broadcast_to(mean_square.mean(0), mean.shape)
+    std = np.sqrt(np.clip(mean_square - mean**2, 0.0, None))
+    std = np.maximum(std, max(STD_FLOOR * std.mean(), MIN_STD))
+    return torch.tensor(mean, dtype=torch.float32), torch.tensor(std, dtype=torch.float32)
+
+
+def standardize_predictor(predictor: Predictor, tracks: Sequence[Track]) -> None:
+    """Set ``predictor``'s feature statistics from ``tracks`` as its ``feature_norm`` says (``none``: identity)."""
+    mode = predictor.arch["feature_norm"]
+    if mode == "none":
+        return
+    mean, std = feature_statistics(tracks, mode)
+    predictor.set_feature_statistics(mean, std)
+    log.info("feature statistics (%s) from %d tracks: median std %.4g", mode, len(tracks), float(std.median()))
