@@ -18,12 +18,18 @@ from worldplan.planners.sampling import top_elites
 class MPPI(GaussianPlanner):
     """Refit a Gaussian to the candidates weighted by ``softmax(-(cost - min cost) / temperature)``.
 
+    With ``relative_temperature`` the temperature is in units of each episode's elite cost range
+    (max - min over the K elites), so the weights do not depend on the scale of the cost: a latent
+    MSE of ~1e-3 against a temperature of 0.5 in cost units would weight all elites equally, and
+    MPPI would collapse into CEM.
+
     Args:
         horizon: H, model steps per sequence.
         action_low, action_high: (A,) bounds of one model-step action.
         num_samples: N candidates per episode and iteration (one of them is the current mean).
         iterations: refits per plan; the cost function is called once per iteration.
-        temperature: softmax temperature in cost units; lower is greedier.
+        temperature: softmax temperature in cost units (or elite cost ranges); lower is greedier.
+        relative_temperature: measure ``temperature`` in elite cost ranges instead of cost units.
         init_std: initial std as a fraction of half the action range.
         min_std, max_std: std floor and ceiling, same units.
         num_elites: weight only the K best candidates (TD-MPC2); None weights all N (classic MPPI).
@@ -40,6 +46,7 @@ class MPPI(GaussianPlanner):
         num_samples: int = 300,
         iterations: int = 30,
         temperature: float = 0.5,
+        relative_temperature: bool = False,
         init_std: float = 1.0,
         min_std: float = 0.05,
         max_std: float = 2.0,
@@ -63,13 +70,16 @@ class MPPI(GaussianPlanner):
             raise ValueError(f"temperature must be > 0, got {temperature}")
         if num_elites is not None and not 1 <= num_elites <= num_samples:
             raise ValueError(f"num_elites must be None or in [1, num_samples={num_samples}], got {num_elites}")
-        self.temperature = temperature
+        self.temperature, self.relative_temperature = temperature, relative_temperature
         self.num_elites = num_samples if num_elites is None else num_elites
 
     def _refit(self, candidates: Tensor, costs: Tensor, mean: Tensor, std: Tensor) -> tuple[Tensor, Tensor]:
         """Weighted mean and std of the (elite) candidates; each (B, H, A). +inf costs get weight 0."""
         elites, elite_costs = top_elites(candidates, costs, self.num_elites)  # (B, K, H, A), (B, K)
         shifted = elite_costs - elite_costs[:, :1]  # sorted: column 0 is the minimum, so shifted >= 0
+        if self.relative_temperature:
+            finite = torch.where(torch.isfinite(shifted), shifted, torch.zeros_like(shifted))
+            shifted = shifted / finite.amax(dim=1, keepdim=True).clamp_min(torch.finfo(shifted.dtype).tiny)
         weights = torch.softmax(-shifted / self.temperature, dim=1)[:, :, None, None]  # (B, K, 1, 1)
         new_mean = (weights * elites).sum(dim=1)
         new_std = (weights * (elites - new_mean.unsqueeze(1)) ** 2).sum(dim=1).sqrt()

@@ -48,3 +48,20 @@ def test_std_limits_are_fractions_of_half_the_action_range() -> None:
     assert torch.allclose(planner.init_std, torch.tensor([0.6]))
     assert torch.allclose(planner.min_std, torch.tensor([0.2]))
     assert torch.allclose(planner.max_std, torch.tensor([1.0]))
+
+
+def test_a_relative_temperature_is_in_units_of_the_elite_cost_range() -> None:
+    planner = MPPI(temperature=2.0, relative_temperature=True, **BOUNDS)
+    scaled = [planner._refit(CANDIDATES, COSTS * scale, MEAN, STD) for scale in (1e-4, 1.0, 1e3)]
+    weights = torch.softmax(-(COSTS[0] - COSTS[0].min()) / (COSTS[0].max() - COSTS[0].min()) / 2.0, dim=0)
+    assert torch.allclose(scaled[1][0], (weights * CANDIDATES.flatten()).sum())
+    for mean, std in scaled:
+        assert torch.allclose(mean, scaled[1][0]) and torch.allclose(std, scaled[1][1])
+
+
+def test_a_relative_temperature_ignores_infinite_costs_and_equal_costs() -> None:
+    planner = MPPI(temperature=1.0, relative_temperature=True, **BOUNDS)
+    mean, _ = planner._refit(CANDIDATES, torch.tensor([[float("inf"), 0.0, 1.0, float("inf")]]), MEAN, STD)
+    assert torch.isfinite(mean).all()
+    mean, _ = planner._refit(CANDIDATES, torch.full((1, 4), 3.0), MEAN, STD)
+    assert torch.allclose(mean, CANDIDATES.mean())

@@ -1,4 +1,5 @@
-"""Validation rollout errors against hand-computed values, with a stub model whose dynamics are known."""
+"""The training objective's rollout loss, and validation rollout errors against hand-computed values
+(with a stub model whose dynamics are known)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,22 @@ import pytest
 import torch
 
 from worldplan.data.windows import Track, WindowDataset
-from worldplan.train.objective import rollout_errors
+from worldplan.models import DataWindow, Predictor, WorldModel
+from worldplan.models.predictor import smooth_l1
+from worldplan.train.objective import NextFrameObjective, rollout_errors
 
 FRAMES, P, D = 8, 2, 3
+
+
+def conditioned_model() -> WorldModel:
+    """A width-16 predictor over (P, D) = (4, 8) features, context 3, A = 4, non-zero action blocks."""
+    torch.manual_seed(0)
+    predictor = Predictor(feature_dim=8, grid=(2, 2), width=16, depth=2, heads=2, layer_scale=0.5, action_dim=4)
+    with torch.no_grad():
+        for param in predictor.actions.parameters():
+            param.normal_(0.0, 0.3)
+    predictor.set_feature_statistics(torch.rand(4, 8), torch.rand(4, 8) + 0.5)
+    return WorldModel(predictor=predictor, window=DataWindow(context=3, horizon=1, frameskip=2, fps=10.0))
 
 
 class IntegratorModel(torch.nn.Module):
@@ -41,3 +55,24 @@ def test_windows_without_a_horizon_are_rejected() -> None:
     windows = WindowDataset([track(1.0)], length=3, stride=1, with_actions=True)
     with pytest.raises(ValueError, match="no horizon"):
         rollout_errors(IntegratorModel(), windows, context=3, batch_size=4, device=torch.device("cpu"))
+
+
+def test_a_one_step_rollout_loss_scores_the_teacher_forced_prediction_of_the_last_frame() -> None:
+    model = conditioned_model()
+    z, actions = torch.randn(2, 4, 4, 8), torch.randn(2, 3, 4)
+    batch = {"z": z, "actions": actions}
+    with torch.no_grad():
+        teacher = NextFrameObjective(model, use_actions=True)(batch)
+        both = NextFrameObjective(model, use_actions=True, rollout_weight=2.0)(batch)
+        last = model(z, actions)[:, -1]
+        expected = smooth_l1(model.predictor.standardize(last), model.predictor.standardize(z[:, -1]))
+    torch.testing.assert_close(both - teacher, 2.0 * expected, rtol=1e-5, atol=1e-6)
+
+
+def test_the_rollout_loss_needs_actions_and_a_horizon() -> None:
+    model = conditioned_model()
+    with pytest.raises(ValueError, match="needs actions"):
+        NextFrameObjective(model, use_actions=False, rollout_weight=1.0)
+    objective = NextFrameObjective(model, use_actions=True, rollout_weight=1.0)
+    with pytest.raises(ValueError, match="longer than the 3 context frames"):
+        objective({"z": torch.randn(2, 3, 4, 8), "actions": torch.randn(2, 2, 4)})

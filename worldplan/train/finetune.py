@@ -148,7 +148,7 @@ def _finetune(cfg: DictConfig, ctx: DistContext) -> TrainResult:
              train_cfg.init, train_cfg.mode, len(record["train_episodes"]), len(setup.train_windows),
              len(record["split"]["val"]))
     trainer = Trainer(
-        NextFrameObjective(model, use_actions=True), setup.train_windows,
+        NextFrameObjective(model, use_actions=True, rollout_weight=float(train_cfg.rollout_loss)), setup.train_windows,
         settings=settings_for(train_cfg, "finetune", seed=int(cfg.seed)), run_dir=run_dir, ctx=ctx,
         save_model=checkpoint_saver(model, setup.encoder, out, lambda step: {**record, "step": step}),
         evaluate=evaluate, progress=bool(train_cfg.progress),

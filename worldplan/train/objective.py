@@ -7,7 +7,8 @@ Axis legend: B windows in a batch, L frames per window, T context frames, H eval
 
 Both objectives predict every frame of a window from the frames before it in parallel
 (block-causal) and score the predictions of frames 1..L-1 with smooth-L1 (beta 0.1) against the
-cached features, both standardised with the predictor's feature statistics. Pretraining is action-free and uses each window's own timestamps (variable frame
+cached features, both standardised with the predictor's feature statistics. Fine-tuning can add an
+autoregressive rollout loss (``train.rollout_loss``) over the window's horizon. Pretraining is action-free and uses each window's own timestamps (variable frame
 stride); fine-tuning conditions on the window's actions through ``WorldModel.forward`` (which
 normalises them and places frames ``dt`` seconds apart, the same spacing as fixed-stride windows).
 
@@ -32,19 +33,25 @@ __all__ = ["NextFrameObjective", "rollout_errors"]
 
 
 class NextFrameObjective(nn.Module):
-    """Teacher-forced next-frame prediction loss of a world model.
+    """Teacher-forced next-frame prediction loss of a world model, plus an optional rollout loss.
 
     Args:
         model: the world model (its predictor is what trains).
         use_actions: condition on ``batch["actions"]`` (fine-tuning) or not (pretraining).
         beta: smooth-L1 transition point.
+        rollout_weight: weight of the autoregressive loss (fine-tuning): the model rolls out from
+            the window's first ``model.window.context`` frames with the window's actions, its own
+            predictions becoming context, and every step is scored. Teacher forcing alone never
+            shows the model its own errors, which then compound over a planning horizon.
     """
 
-    def __init__(self, model: WorldModel, *, use_actions: bool, beta: float = 0.1) -> None:
+    def __init__(self, model: WorldModel, *, use_actions: bool, beta: float = 0.1, rollout_weight: float = 0.0) -> None:
         super().__init__()
         if use_actions and model.action_dim is None:
             raise ValueError("an action-conditioned objective needs a world model built with action_dim")
-        self.model, self.use_actions, self.beta = model, use_actions, beta
+        if rollout_weight < 0 or (rollout_weight and not use_actions):
+            raise ValueError(f"rollout_weight must be >= 0 and needs actions (fine-tuning); got {rollout_weight}")
+        self.model, self.use_actions, self.beta, self.rollout_weight = model, use_actions, beta, rollout_weight
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """Loss () of a batch: ``z`` (B, L, P, D), ``times`` (B, L) seconds, ``actions`` (B, L-1, A)."""
@@ -53,8 +60,24 @@ class NextFrameObjective(nn.Module):
             prediction = self.model(z, batch["actions"])
         else:
             prediction = self.model.predictor(z, batch["times"])
+        loss = self._score(prediction, z[:, 1:])
+        if self.rollout_weight:
+            loss = loss + self.rollout_weight * self._rollout_loss(z, batch["actions"])
+        return loss
+
+    def _rollout_loss(self, z: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        """Loss of rolling out frames T..L-1 from frames 0..T-1: z (B, L, P, D), actions (B, L-1, A)."""
+        context = self.model.window.context
+        if z.shape[1] <= context:
+            raise ValueError(f"the rollout loss needs windows longer than the {context} context frames: "
+                             "set train.window.horizon >= 1")
+        rolled = self.model.rollout(z[:, :context], actions[:, None, context - 1 :])  # (B, 1, L - T, P, D)
+        return self._score(rolled[:, 0], z[:, context:])
+
+    def _score(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Smooth-L1 in the predictor's standardised feature units."""
         standardize = self.model.predictor.standardize
-        return smooth_l1(standardize(prediction), standardize(z[:, 1:]), beta=self.beta)
+        return smooth_l1(standardize(prediction), standardize(target), beta=self.beta)
 
 
 @torch.no_grad()
