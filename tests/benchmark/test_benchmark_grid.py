@@ -32,7 +32,7 @@ def test_stage_list_covers_the_grid(tmp_path: Path) -> None:
 
 def test_oracle_runs_only_where_asked(tmp_path: Path) -> None:
     bench = _bench(tmp_path, "benchmark.envs=[wall,pointmaze]", "benchmark.baselines=[oracle]",
-                   "benchmark.oracle_envs=[wall]", "benchmark.oracle_planners=[mppi]", "benchmark.oracle_episodes=3")
+                   "benchmark.oracle_envs=[wall]", "benchmark.oracle_planners=[mppi]", "benchmark.baseline_episodes=3")
     oracles = [s for s in all_stages(bench) if s.cell.get("model") == "oracle"]
     assert [(s.env, s.cell["planner"]) for s in oracles] == [("wall", "mppi")]
     assert "eval.episodes=3" in oracles[0].overrides

@@ -128,8 +128,9 @@ def plan_stages(bench: DictConfig) -> list[Stage]:
 def baseline_stages(bench: DictConfig, env: str) -> list[Stage]:
     """Oracle (true simulator as the model) per planner, and the random policy once, at seed 0.
 
-    The oracle renders and encodes every candidate, so ``oracle_envs``, ``oracle_planners`` and
-    ``oracle_episodes`` can shrink it (null: every env and planner of the grid, ``eval.episodes``).
+    Each baseline row has ``baseline_episodes`` episodes (null: ``eval.episodes``), so it can match
+    the model rows' episodes summed over seeds. The oracle renders and encodes every candidate, so
+    ``oracle_envs`` and ``oracle_planners`` can shrink it (null: every env and planner of the grid).
 
     They use the encoder and frameskip of the seed-0 checkpoint of the largest pretrained fine-tune, so
     their latent costs are comparable with the learned models'.
@@ -138,16 +139,22 @@ def baseline_stages(bench: DictConfig, env: str) -> list[Stage]:
     reference = f"{root}/checkpoints/{finetune_name(bench.inits[0], max(bench.sizes), seed)}"
     stages = []
     if "oracle" in bench.baselines and env in (bench.oracle_envs or bench.envs):
-        episodes = () if bench.oracle_episodes is None else (f"eval.episodes={bench.oracle_episodes}",
-                                                             f"eval.batch_size={bench.oracle_episodes}")
+        episodes = _baseline_episodes(bench)
         for planner in bench.oracle_planners or bench.planners:
             stages.append(_plan_stage(bench, env, seed, f"{planner}-oracle",
                                       (f"planner={planner}", "eval.model=oracle", f"eval.checkpoint={reference}",
                                        *episodes), {"planner": planner, "model": "oracle", "size": None}))
     if "random" in bench.baselines:
-        stages.append(_plan_stage(bench, env, seed, "random", ("eval.model=random", f"eval.checkpoint={reference}"),
+        stages.append(_plan_stage(bench, env, seed, "random", ("eval.model=random", f"eval.checkpoint={reference}",
+                                                               *_baseline_episodes(bench)),
                                   {"planner": "random", "model": "random", "size": None}))
     return stages
+
+
+def _baseline_episodes(bench: DictConfig) -> tuple[str, ...]:
+    """Overrides giving a baseline row ``baseline_episodes`` episodes, all in one batch (none if null)."""
+    count = bench.baseline_episodes
+    return () if count is None else (f"eval.episodes={count}", f"eval.batch_size={count}")
 
 
 def all_stages(bench: DictConfig) -> list[Stage]:
