@@ -49,9 +49,15 @@ def location(index: int) -> dict[str, int]:
     return {"chunk_index": index // CHUNKS_SIZE, "file_index": index % CHUNKS_SIZE}
 
 
-def fixed_list(values: np.ndarray) -> pa.Array:
-    """(n, d) float32 -> a parquet column of fixed-size float32 lists (HF ``Sequence(length=d)``)."""
+def feature_column(values: np.ndarray) -> pa.Array:
+    """(n, d) float32 -> the parquet column LeRobot stores for a shape-(d,) feature.
+
+    LeRobot maps shape (1,) to a plain float32 column (HF ``Value``) and longer vectors to fixed-size
+    float32 lists (HF ``Sequence(length=d)``); ``LeRobotDataset`` cannot load a list column of length 1.
+    """
     values = np.ascontiguousarray(values, np.float32)
+    if values.shape[1] == 1:
+        return pa.array(values[:, 0])
     return pa.FixedSizeListArray.from_arrays(pa.array(values.reshape(-1)), values.shape[1])
 
 
@@ -117,8 +123,8 @@ def _write_episode(root: Path, dataset: EpisodeDataset, index: int, first_row: i
     episode, fps = dataset[index], dataset.meta.fps
     frames, states = np.asarray(episode.frames[:rows]), np.asarray(episode.states[:rows])
     actions = np.concatenate([episode.actions, episode.actions[-1:]])[:rows]  # the last action repeated
-    columns = {STATE_KEY: fixed_list(states)} if dataset.meta.state_dim else {}
-    columns[ACTION_KEY] = fixed_list(actions)
+    columns = {STATE_KEY: feature_column(states)} if dataset.meta.state_dim else {}
+    columns[ACTION_KEY] = feature_column(actions)
     columns["timestamp"] = pa.array(np.arange(rows, dtype=np.float32) / np.float32(fps))
     columns["frame_index"] = pa.array(np.arange(rows, dtype=np.int64))
     columns["episode_index"] = pa.array(np.full(rows, index, np.int64))

@@ -120,9 +120,11 @@ class _VideoCursor:
 
 
 def _column(table: pa.Table, key: str) -> np.ndarray:
-    """A (fixed-size) list column of n rows -> (n, d) float32."""
+    """A feature column of n rows -> (n, d) float32: plain values (LeRobot's shape-(1,) features) or lists."""
     column = table[key].combine_chunks()
-    return column.flatten().to_numpy(zero_copy_only=False).astype(np.float32).reshape(len(table), -1)
+    if pa.types.is_list(column.type) or pa.types.is_large_list(column.type) or pa.types.is_fixed_size_list(column.type):
+        column = column.flatten()
+    return column.to_numpy(zero_copy_only=False).astype(np.float32).reshape(len(table), -1)
 
 
 class _Rows:
