@@ -1,7 +1,10 @@
 """Benchmark: how well a checkpoint's latent cost ranks action sequences on Wall, against the oracle's.
 
 For each of ``--tasks`` Wall goal tasks (goals ``--offset`` env steps away, task seeds ``seed + i``),
-N random action sequences of H model steps (uniform in the action bounds) are scored three ways:
+N random action sequences of H model steps are scored three ways. ``--proposal uniform`` draws them
+uniform in the action bounds (what a planner's first iteration sees: mostly far from the goal);
+``toward_goal`` draws noisy constant velocities around the one that would cover the start-to-goal
+displacement in H model steps (what later iterations see: many near the goal):
 
 - the checkpoint's latent cost (its rollout from the start frame against the goal latent);
 - the oracle's latent cost (the true frames of each sequence, encoded by the same encoder);
@@ -36,6 +39,7 @@ from worldplan.evaluate.oracle import OracleModel
 from worldplan.models.checkpoint import load_world_model
 
 ENV_ID, ENV_KWARGS, HORIZON = "worldplan/Wall-v0", {"image_size": 64}, 5
+STEP_SCALE = 2.0  # Wall moves the dot 2 units per unit of action per env step
 
 
 def final_distances(env, start: np.ndarray, goal: np.ndarray, env_actions: np.ndarray) -> np.ndarray:
@@ -49,16 +53,26 @@ def final_distances(env, start: np.ndarray, goal: np.ndarray, env_actions: np.nd
     return np.array(distances)
 
 
-def score_task(model, oracle: OracleModel, env, seed: int, offset: int, samples: int) -> dict[str, np.ndarray]:
-    """True distances (N,) and the model's and oracle's costs (N,) of N random sequences for one task."""
+def propose(kind: str, start: np.ndarray, goal: np.ndarray, samples: int, steps: int, seed: int) -> np.ndarray:
+    """(N, steps, 2) env actions in [-1, 1]: uniform, or noisy constant velocities toward the goal."""
+    rng = np.random.default_rng(seed)
+    if kind == "uniform":
+        return rng.uniform(-1, 1, (samples, steps, 2)).astype(np.float32)
+    velocity = (goal[:2] - start[:2]) / (STEP_SCALE * steps)  # covers the displacement in `steps` env steps
+    scale = rng.uniform(0.5, 1.5, (samples, 1, 1))
+    return np.clip(velocity * scale + rng.normal(0, 0.3, (samples, steps, 2)), -1, 1).astype(np.float32)
+
+
+def score_task(model, oracle: OracleModel, env, seed: int, offset: int, samples: int, proposal: str) -> dict:
+    """True distances (N,) and the model's and oracle's costs (N,) of N proposed sequences for one task."""
     task = env.sample_goal_task(seed, offset)  # leaves the env at the start state
     start_frame = env.render()
     frameskip = model.window.frameskip
-    actions = torch.rand(1, samples, HORIZON, model.action_dim, generator=torch.Generator().manual_seed(seed)) * 2 - 1
+    env_actions = propose(proposal, task.start_state, task.goal_state, samples, HORIZON * frameskip, seed)
+    actions = torch.from_numpy(env_actions.reshape(1, samples, HORIZON, -1))
     z_start = model.encode(torch.from_numpy(start_frame)[None, None])
     z_goal = model.encode(torch.from_numpy(task.goal_image)[None, None])[:, 0]
     oracle.set_true_states([task.start_state])
-    env_actions = actions[0].numpy().reshape(samples, HORIZON * frameskip, -1)
     return {
         "true": final_distances(env, task.start_state, task.goal_state, env_actions),
         "model": make_cost_fn(model, z_start, z_goal)(actions)[0].numpy(),
@@ -66,12 +80,12 @@ def score_task(model, oracle: OracleModel, env, seed: int, offset: int, samples:
     }
 
 
-def summarise(name: str, scored: list[dict[str, np.ndarray]]) -> list[dict]:
-    """One row per scorer (model, oracle) and a reference row: means over tasks."""
+def summarise(name: str, proposal: str, scored: list[dict[str, np.ndarray]]) -> list[dict]:
+    """One row per scorer (model, oracle): means over tasks."""
     rows = []
     for scorer in ("model", "oracle"):
         rows.append({
-            "checkpoint": name, "scorer": scorer,
+            "checkpoint": name, "proposal": proposal, "scorer": scorer,
             "spearman_cost_vs_distance": np.mean([spearmanr(s[scorer], s["true"])[0] for s in scored]),
             "distance_of_first_choice": np.mean([s["true"][np.argmin(s[scorer])] for s in scored]),
             "best_distance": np.mean([s["true"].min() for s in scored]),
@@ -85,6 +99,7 @@ def main() -> None:
     parser.add_argument("--checkpoints", nargs="+", type=Path, required=True)
     parser.add_argument("--tasks", type=int, default=20)
     parser.add_argument("--samples", type=int, default=64)
+    parser.add_argument("--proposals", nargs="+", default=["uniform", "toward_goal"], choices=["uniform", "toward_goal"])
     parser.add_argument("--offset", type=int, default=25)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
@@ -97,16 +112,19 @@ def main() -> None:
         model = load_world_model(checkpoint)
         oracle = OracleModel(env_id=ENV_ID, env_kwargs=ENV_KWARGS, encoder=model.encode,
                              frameskip=model.window.frameskip)
-        scored = [score_task(model, oracle, env, args.seed + i, args.offset, args.samples) for i in range(args.tasks)]
-        rows += summarise(checkpoint.name, scored)
+        for proposal in args.proposals:
+            scored = [score_task(model, oracle, env, args.seed + i, args.offset, args.samples, proposal)
+                      for i in range(args.tasks)]
+            rows += summarise(checkpoint.name, proposal, scored)
         oracle.close()
     table = markdown_table(rows, float_format=".3g")
     header = (f"# Cost landscape on Wall: model and oracle costs against true outcomes\n\n"
               f"Command: `python -m benchmarks.cost_landscape --checkpoints {' '.join(map(str, args.checkpoints))} "
-              f"--tasks {args.tasks} --samples {args.samples} --offset {args.offset} --seed {args.seed}`\n\n"
+              f"--tasks {args.tasks} --samples {args.samples} --proposals {' '.join(args.proposals)} --offset {args.offset} "
+              f"--seed {args.seed}`\n\n"
               f"Machine: {platform.machine()}, {args.threads} threads, torch {torch.__version__}, load average "
               f"{os.getloadavg()[0]:.1f}. {args.tasks} goal tasks {args.offset} env steps away, {args.samples} "
-              f"uniform random sequences of H={HORIZON} model steps each; distances in arena units (success "
+              f"proposed sequences of H={HORIZON} model steps each; distances in arena units (success "
               "< 4.5), means over tasks.\n\n")
     print(header + table)
     args.out.parent.mkdir(parents=True, exist_ok=True)
