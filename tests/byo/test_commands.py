@@ -12,6 +12,7 @@ from user_envs import ref
 
 from worldplan.byo import resolve_env
 from worldplan.cli import main
+from worldplan.commands.plan import checkpoint_env, env_identity
 from worldplan.data.collect import collect
 from worldplan.data.episodes import EpisodeDataset
 
@@ -68,3 +69,10 @@ def test_envs_runs_as_a_subprocess(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "dmc:cartpole-swingup  (configured: env.id)" in result.stdout
     assert "env.get_state(); settable" in result.stdout
+
+
+def test_plan_tells_adapted_envs_apart_by_the_env_they_wrap(dataset):
+    trained_on = env_identity(*checkpoint_env({"train": {"dataset": str(dataset.path)}}))
+    assert trained_on == env_identity(*resolve_env({"id": ref("SettableSlide"), "image_size": 32}))
+    assert trained_on != env_identity(*resolve_env({"id": "my_robot.envs:Arm", "image_size": 16}))
+    assert env_identity("worldplan.envs:worldplan/Wall-v0", {}) == "worldplan/Wall-v0"

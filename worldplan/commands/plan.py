@@ -22,6 +22,7 @@ from omegaconf import DictConfig, OmegaConf
 import worldplan
 import worldplan.envs  # noqa: F401  (registers the worldplan envs)
 from worldplan.byo import resolve_env
+from worldplan.byo.factory import ADAPTER_ENV_ID
 from worldplan.config import save_config
 from worldplan.data.episodes import META_FILE, read_meta
 from worldplan.evaluate.metrics import markdown_table
@@ -79,17 +80,26 @@ def probe_env(env_id: str, env_kwargs: Mapping[str, Any]) -> EnvInfo:
         env.close()
 
 
-def checkpoint_env_id(meta: Mapping[str, Any]) -> str | None:
-    """The env a checkpoint was trained on: ``train.env_id`` in its meta, else its dataset's ``meta.json``.
+def env_identity(env_id: str, kwargs: Mapping[str, Any]) -> str:
+    """What a checkpoint's env and the evaluated env must share: the gym id without a ``module:``
+    prefix and, for an adapted env (one gym id for every bring-your-own env), the env it wraps."""
+    name = env_id.split(":")[-1]
+    return f"{name} wrapping {kwargs.get('env')}" if name == ADAPTER_ENV_ID else name
+
+
+def checkpoint_env(meta: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """The env (id, kwargs) a checkpoint was trained on: ``train.env_id`` / ``train.env_kwargs`` in its
+    meta, else its dataset's ``meta.json``.
 
     Returns None (and logs a warning) when neither is available, e.g. the dataset was moved.
     """
     train = meta.get("train") or {}
     if train.get("env_id"):
-        return str(train["env_id"])
+        return str(train["env_id"]), dict(train.get("env_kwargs") or {})
     dataset = train.get("dataset")
     if dataset and (Path(dataset) / META_FILE).is_file():
-        return read_meta(dataset).env_id
+        dataset_meta = read_meta(dataset)
+        return dataset_meta.env_id, dict(dataset_meta.env_kwargs)
     logger.warning("cannot tell which env the checkpoint was trained on (no train.env_id, dataset %s not found)",
                    dataset)
     return None
@@ -109,10 +119,11 @@ def check_checkpoint(model: WorldModel, meta: Mapping[str, Any], env_id: str, en
         raise ValueError(f"checkpoint {path} is action-free (pretrained only): fine-tune it before planning")
     if model.predictor.arch["proprio_dim"]:
         raise ValueError(f"checkpoint {path} takes proprioception as input, which the MPC loop does not provide")
-    trained_on = checkpoint_env_id(meta)
-    if trained_on is not None and trained_on.split(":")[-1] != env_id.split(":")[-1]:  # ignore "module:" prefixes
-        raise ValueError(f"checkpoint {path} was trained on {trained_on} but env.id is {env_id}; evaluate it on "
-                         f"its env (env=...) or pick a checkpoint of {env_id}")
+    trained_on = checkpoint_env(meta)
+    evaluated = env_identity(env_id, env.kwargs)
+    if trained_on is not None and env_identity(*trained_on) != evaluated:
+        raise ValueError(f"checkpoint {path} was trained on {env_identity(*trained_on)} but the env is {evaluated}; "
+                         f"evaluate it on its env (env=...) or pick a checkpoint of {evaluated}")
     if model.frame_size is not None and model.frame_size != env.image_size:
         raise ValueError(f"checkpoint {path} was trained on {model.frame_size} px frames but the env renders "
                          f"{env.image_size} px: set env.kwargs.image_size={model.frame_size}")
