@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 from ledataset.datasets.lerobot_dataset import LeRobotDataset
+from byo_helpers import assert_same_dataset
 from user_envs import ref
 
 from worldplan.byo import resolve_env
@@ -79,11 +80,7 @@ def test_export_then_import_gives_the_identical_dataset(tmp_path):
     original = _dataset(tmp_path)
     export_lerobot(original.path, tmp_path / "lerobot")
     import_lerobot(tmp_path / "lerobot", tmp_path / "back")
-    back = EpisodeDataset.open(tmp_path / "back")
-    assert back.meta.to_json() == original.meta.to_json()
-    for i in range(len(original)):
-        for name in ("frames", "actions", "states"):
-            np.testing.assert_array_equal(getattr(back[i], name), getattr(original[i], name))
+    assert_same_dataset(EpisodeDataset.open(tmp_path / "back"), original)
 
 
 def test_export_writes_the_v3_index_and_one_row_per_frame(tmp_path):

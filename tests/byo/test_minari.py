@@ -7,7 +7,7 @@ import warnings
 import minari
 import numpy as np
 import pytest
-from byo_helpers import adapted
+from byo_helpers import adapted, assert_same_dataset
 from user_envs import SettableSlide, Slide, ref
 
 from worldplan.byo import resolve_env
@@ -43,11 +43,7 @@ def test_export_then_import_gives_the_identical_dataset(tmp_path):
     original = _worldplan_dataset(tmp_path)
     export_minari(str(original.path), "test/slide/random-v0")
     import_minari("test/slide/random-v0", str(tmp_path / "back"))
-    back = EpisodeDataset.open(tmp_path / "back")
-    assert back.meta.to_json() == original.meta.to_json()
-    for i in range(len(original)):
-        for name in ("frames", "actions", "states"):
-            np.testing.assert_array_equal(getattr(back[i], name), getattr(original[i], name))
+    assert_same_dataset(EpisodeDataset.open(tmp_path / "back"), original)
 
 
 def test_pixel_dataset_imports_frames_and_info_states(tmp_path):
