@@ -119,10 +119,10 @@ def check_checkpoint(model: WorldModel, meta: Mapping[str, Any], env_id: str, en
         raise ValueError(f"checkpoint {path} is action-free (pretrained only): fine-tune it before planning")
     if model.predictor.arch["proprio_dim"]:
         raise ValueError(f"checkpoint {path} takes proprioception as input, which the MPC loop does not provide")
-    trained_on = checkpoint_env(meta)
-    evaluated = env_identity(env_id, env.kwargs)
-    if trained_on is not None and env_identity(*trained_on) != evaluated:
-        raise ValueError(f"checkpoint {path} was trained on {env_identity(*trained_on)} but the env is {evaluated}; "
+    trained_env = checkpoint_env(meta)
+    trained_on, evaluated = None if trained_env is None else env_identity(*trained_env), env_identity(env_id, env.kwargs)
+    if trained_on is not None and trained_on != evaluated:
+        raise ValueError(f"checkpoint {path} was trained on {trained_on} but the env is {evaluated}; "
                          f"evaluate it on its env (env=...) or pick a checkpoint of {evaluated}")
     if model.frame_size is not None and model.frame_size != env.image_size:
         raise ValueError(f"checkpoint {path} was trained on {model.frame_size} px frames but the env renders "

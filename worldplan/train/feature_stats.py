@@ -39,15 +39,13 @@ def feature_statistics(tracks: Sequence[Track], mode: str) -> tuple[torch.Tensor
     """
     if mode not in ("patch", "channel"):
         raise ValueError(f"feature statistics mode must be 'patch' or 'channel'; got {mode!r}")
-    total = squares = None
+    if not sum(len(track.z) for track in tracks):
+        raise ValueError("no frames to compute feature statistics from: the training data is empty")
+    total = squares = 0.0
     frames = 0
     for track in tracks:
         z = np.asarray(track.z, dtype=np.float64)
-        total = z.sum(0) if total is None else total + z.sum(0)
-        squares = (z**2).sum(0) if squares is None else squares + (z**2).sum(0)
-        frames += len(z)
-    if not frames:
-        raise ValueError("no frames to compute feature statistics from: the training data is empty")
+        total, squares, frames = total + z.sum(0), squares + np.square(z).sum(0), frames + len(z)
     mean, mean_square = total / frames, squares / frames
     if mode == "channel":
         mean, mean_square = np.broadcast_to(mean.mean(0), mean.shape), np.broadcast_to(mean_square.mean(0), mean.shape)
