@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from omegaconf import DictConfig
 
-from worldplan.benchmark.grid import all_stages
+from worldplan.benchmark.grid import all_stages, relevant_overrides, stage_overrides
 from worldplan.benchmark.report import write_report
-from worldplan.benchmark.runner import run_benchmark
+from worldplan.benchmark.runner import STAGE_RECORD, run_benchmark, stages_to_run
 from worldplan.config import compose
 
 
@@ -27,7 +27,18 @@ def test_stage_list_covers_the_grid(tmp_path: Path) -> None:
     assert kinds.count("pretrain") == envs
     assert kinds.count("finetune") == envs * inits * sizes * seeds
     assert kinds.count("plan") == envs * (planners * inits * sizes * seeds + planners + 1)
-    assert kinds == sorted(kinds, key=["collect", "pretrain", "finetune", "plan"].index)
+    position = {s.output: i for i, s in enumerate(all_stages(bench))}
+    for i, stage in enumerate(all_stages(bench)):  # every stage after the stages it reads
+        assert all(position[needed] < i for needed in stage.inputs)
+
+
+def test_shared_pretraining_serves_every_env(tmp_path: Path) -> None:
+    bench = _bench(tmp_path, "benchmark.envs=[wall,pointmaze]", "benchmark.pretrain_sources=all_envs")
+    stages = all_stages(bench)
+    (pretrain,) = [s for s in stages if s.kind == "pretrain"]
+    assert set(pretrain.inputs) == {tmp_path / "wall/data/pretrain", tmp_path / "pointmaze/data/pretrain"}
+    for finetune in (s for s in stages if s.kind == "finetune" and "train.init=pretrained" in s.overrides):
+        assert pretrain.output in finetune.inputs
 
 
 def test_oracle_runs_only_where_asked(tmp_path: Path) -> None:
@@ -47,6 +58,30 @@ def test_pretraining_corpus_is_disjoint_from_finetuning_data(tmp_path: Path) -> 
 def test_unknown_baseline_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="baselines"):
         all_stages(_bench(tmp_path, "benchmark.baselines=[oracel]"))
+
+
+def test_a_resumed_run_skips_what_only_finished_stages_needed(tmp_path: Path) -> None:
+    bench = _bench(tmp_path, "benchmark.planners=[cem]", "benchmark.sizes=[2]", "benchmark.baselines=[]")
+    stages = all_stages(bench)
+    plans = [s for s in stages if s.kind == "plan"]
+    pretrained_plan, scratch_plan = plans
+    finished = scratch_plan  # as restored from committed results
+    finished.output.mkdir(parents=True)
+    finished.done_file.write_text("{}")
+    (finished.output / STAGE_RECORD).write_text(json.dumps({"overrides": stage_overrides(bench, finished)}))
+    todo = stages_to_run(bench, stages)
+    pretrained, scratch = [s for s in stages if s.kind == "finetune"]
+    assert pretrained_plan in todo and scratch_plan not in todo
+    assert pretrained in todo and scratch not in todo  # the finished evaluation's checkpoint is not remade
+    assert {s.kind for s in todo} == {"collect", "pretrain", "finetune", "plan"}
+    assert [s.kind for s in stages_to_run(bench, [scratch, scratch_plan])] == []
+
+
+def test_a_stage_is_compared_only_by_the_settings_it_reads(tmp_path: Path) -> None:
+    overrides = ["encoder.image_size=56", "planner.iterations=5", "++train.pretrain.steps=5", "data.steps=9", "seed=1"]
+    assert relevant_overrides("collect", overrides) == ["data.steps=9", "seed=1"]
+    assert relevant_overrides("finetune", overrides) == ["encoder.image_size=56", "++train.pretrain.steps=5", "seed=1"]
+    assert relevant_overrides("plan", overrides) == overrides
 
 
 def test_tiny_grid_runs_end_to_end_and_resumes(tmp_path: Path) -> None:

@@ -1,10 +1,15 @@
 """The benchmark grid: which stages run, in which order, each as the normal pipeline plus overrides.
 
 A benchmark is envs x planners x inits x fine-tuning set sizes x seeds. Per env it collects a
-fine-tuning dataset and an action-free pretraining corpus (other seeds), pretrains once, fine-tunes
-one checkpoint per (init, size, seed) and evaluates each with every planner; oracle and random
-baselines give each env's reference rows. Every stage is described by the Hydra overrides that make
-the ordinary subcommand do it, so a cell can be re-run by hand with the same overrides.
+fine-tuning dataset and an action-free pretraining corpus (other seeds), pretrains (once per env, or
+once for all envs with ``pretrain_sources=all_envs``), fine-tunes one checkpoint per (init, size,
+seed) and evaluates each with every planner; oracle and random baselines give each env's reference
+rows. Every stage is described by the Hydra overrides that make the ordinary subcommand do it, so a
+cell can be re-run by hand with the same overrides.
+
+Order: env by env, and within an env (size, seed) by (size, seed), both inits fine-tuned and then
+planned, so that paired results land early in a long run. Each stage names the directories it reads
+(``inputs``) and writes (``output``), so a resumed run skips work that only finished stages needed.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ class Stage:
         overrides: Hydra overrides on top of the benchmark's common overrides.
         done_file: the file whose presence means the stage finished (it is skipped on re-runs).
         cell: what the stage's results are keyed by in the report (empty for non-plan stages).
+        inputs: directories of other stages' outputs this stage reads.
     """
 
     kind: str
@@ -36,10 +42,19 @@ class Stage:
     overrides: tuple[str, ...]
     done_file: Path
     cell: dict[str, Any] = field(default_factory=dict)
+    inputs: tuple[Path, ...] = ()
+
+    @property
+    def output(self) -> Path:
+        """The directory the stage writes (its done file's directory)."""
+        return self.done_file.parent
+
+
+SHARED = "all_envs"  # the stage env (and folder) of a pretraining shared by every env
 
 
 def env_root(bench: DictConfig, env: str) -> Path:
-    """Where one env's data, checkpoints and evaluations live."""
+    """Where one env's data, checkpoints and evaluations live (``SHARED``: the shared pretraining)."""
     return Path(bench.out) / env
 
 
@@ -51,77 +66,68 @@ def finetune_name(init: str, size: int, seed: int) -> str:
     return f"{init}-n{size}-s{seed}"
 
 
-def trained_models(bench: DictConfig) -> list[tuple[str, int, int, str]]:
-    """Every fine-tuned model of one env: (init, size, seed, checkpoint name)."""
-    return [(init, size, seed, finetune_name(init, size, seed))
-            for init, size, seed in product(bench.inits, bench.sizes, bench.seeds)]
+def pretrained_dir(bench: DictConfig, env: str) -> Path:
+    """The pretrained checkpoint an env's ``init=pretrained`` models start from."""
+    owner = SHARED if bench.pretrain_sources == "all_envs" else env
+    return env_root(bench, owner) / "checkpoints/pretrain"
 
 
-def collect_stages(bench: DictConfig) -> list[Stage]:
-    """Per env: the fine-tuning dataset (seed 0 stream) and the pretraining corpus (offset seeds)."""
-    stages = []
+def collect_stages(bench: DictConfig, env: str) -> list[Stage]:
+    """The env's fine-tuning dataset (seed 0 stream) and pretraining corpus (offset seeds)."""
+    root = env_root(bench, env)
     total = max(bench.sizes) + bench.validation_episodes
-    for env in bench.envs:
-        root = env_root(bench, env)
-        stages.append(Stage("collect", env, (*_base(bench, env, 0), f"data.out={root}/data/train",
-                                             f"data.episodes={total}"), root / "data/train/meta.json"))
-        corpus_seed = bench.corpus_seed_offset
-        stages.append(Stage("collect", env, (*_base(bench, env, corpus_seed), f"data.out={root}/data/pretrain",
-                                             f"data.episodes={bench.pretrain_episodes}"),
-                            root / "data/pretrain/meta.json"))
-    return stages
+    corpus_seed = bench.corpus_seed_offset
+    return [
+        Stage("collect", env, (*_base(bench, env, 0), f"data.out={root}/data/train", f"data.episodes={total}"),
+              root / "data/train/meta.json"),
+        Stage("collect", env, (*_base(bench, env, corpus_seed), f"data.out={root}/data/pretrain",
+                               f"data.episodes={bench.pretrain_episodes}"), root / "data/pretrain/meta.json"),
+    ]
 
 
-def pretrain_stages(bench: DictConfig) -> list[Stage]:
-    """Per env, one action-free pretraining run on its corpus (and the other envs' if ``all_envs``)."""
-    if bench.pretrain_sources not in ("own_env", "all_envs"):
-        raise ValueError(f"benchmark.pretrain_sources={bench.pretrain_sources!r}: use own_env or all_envs")
-    stages = []
-    for env in bench.envs:
-        corpus_envs = bench.envs if bench.pretrain_sources == "all_envs" else [env]
-        sources = ",".join(str(env_root(bench, e) / "data/pretrain") for e in corpus_envs)
-        root = env_root(bench, env)
-        stages.append(Stage("pretrain", env, (*_base(bench, env, 0), f"train.pretrain.sources=[{sources}]"),
-                            root / "checkpoints/pretrain/meta.json"))
-    return stages
+def pretrain_stage(bench: DictConfig, env: str) -> Stage:
+    """Action-free pretraining on ``env``'s corpus, or on every env's (``env == SHARED``)."""
+    corpus_envs = bench.envs if env == SHARED else [env]
+    corpora = tuple(env_root(bench, e) / "data/pretrain" for e in corpus_envs)
+    home = corpus_envs[0] if env == SHARED else env  # the shared run composes with the first env's config
+    overrides = (f"env={home}", f"workdir={env_root(bench, env)}", "seed=0",
+                 f"train.pretrain.sources=[{','.join(map(str, corpora))}]")
+    return Stage("pretrain", env, overrides, pretrained_dir(bench, home) / "meta.json", inputs=corpora)
 
 
 def _val_fraction(bench: DictConfig) -> float:
     return bench.validation_episodes / (max(bench.sizes) + bench.validation_episodes)
 
 
-def finetune_stages(bench: DictConfig) -> list[Stage]:
-    """One fine-tuning run per (env, init, size, seed); scratch and pretrained differ only in ``init``."""
-    stages = []
-    for env in bench.envs:
-        root = env_root(bench, env)
-        for init, size, seed, name in trained_models(bench):
-            overrides = (*_base(bench, env, seed), f"train.init={init}", f"train.finetune.episodes={size}",
-                         f"train.val_fraction={_val_fraction(bench)}", f"train.finetune.out={root}/checkpoints/{name}",
-                         f"train.finetune.run_dir={root}/train/{name}")
-            stages.append(Stage("finetune", env, overrides, root / f"checkpoints/{name}/metrics.json"))
-    return stages
+def finetune_stage(bench: DictConfig, env: str, init: str, size: int, seed: int) -> Stage:
+    """One fine-tuning run; scratch and pretrained differ only in ``init``."""
+    root, name = env_root(bench, env), finetune_name(init, size, seed)
+    pretrained = pretrained_dir(bench, env)
+    overrides = (*_base(bench, env, seed), f"train.init={init}", f"train.finetune.episodes={size}",
+                 f"train.val_fraction={_val_fraction(bench)}", f"train.finetune.pretrained={pretrained}",
+                 f"train.finetune.out={root}/checkpoints/{name}", f"train.finetune.run_dir={root}/train/{name}")
+    inputs = (root / "data/train", *((pretrained,) if init == "pretrained" else ()))
+    return Stage("finetune", env, overrides, root / f"checkpoints/{name}/metrics.json", inputs=inputs)
 
 
-def _plan_stage(bench: DictConfig, env: str, seed: int, name: str, overrides: tuple[str, ...],
+def _plan_stage(bench: DictConfig, env: str, seed: int, name: str, checkpoint: Path, overrides: tuple[str, ...],
                 cell: dict[str, Any]) -> Stage:
     root = env_root(bench, env)
-    return Stage("plan", env, (*_base(bench, env, seed), f"eval.name={name}", *overrides),
-                 root / f"eval/{name}/summary.json", {"env": env, "seed": seed, **cell})
+    return Stage("plan", env, (*_base(bench, env, seed), f"eval.name={name}", f"eval.checkpoint={checkpoint}",
+                               *overrides),
+                 root / f"eval/{name}/summary.json", {"env": env, "seed": seed, **cell}, inputs=(checkpoint,))
 
 
-def plan_stages(bench: DictConfig) -> list[Stage]:
-    """Every (env, planner, init, size, seed) evaluation, then the baselines' (seed 0)."""
+def model_stages(bench: DictConfig, env: str) -> list[Stage]:
+    """Per (size, seed): both inits fine-tuned, then each evaluated with every planner (same task seeds)."""
     stages = []
-    for env in bench.envs:
-        root = env_root(bench, env)
-        for planner in bench.planners:
-            for init, size, seed, model in trained_models(bench):
-                stages.append(_plan_stage(
-                    bench, env, seed, f"{planner}-{model}",
-                    (f"planner={planner}", "eval.model=checkpoint", f"eval.checkpoint={root}/checkpoints/{model}"),
-                    {"planner": planner, "model": init, "size": size}))
-        stages += baseline_stages(bench, env)
+    for size, seed in product(bench.sizes, bench.seeds):
+        finetunes = [finetune_stage(bench, env, init, size, seed) for init in bench.inits]
+        stages += finetunes
+        for planner, (init, finetune) in product(bench.planners, zip(bench.inits, finetunes)):
+            stages.append(_plan_stage(bench, env, seed, f"{planner}-{finetune_name(init, size, seed)}",
+                                      finetune.output, (f"planner={planner}", "eval.model=checkpoint"),
+                                      {"planner": planner, "model": init, "size": size}))
     return stages
 
 
@@ -135,18 +141,17 @@ def baseline_stages(bench: DictConfig, env: str) -> list[Stage]:
     They use the encoder and frameskip of the seed-0 checkpoint of the largest pretrained fine-tune, so
     their latent costs are comparable with the learned models'.
     """
-    root, seed = env_root(bench, env), bench.seeds[0]
-    reference = f"{root}/checkpoints/{finetune_name(bench.inits[0], max(bench.sizes), seed)}"
+    seed = bench.seeds[0]
+    reference = env_root(bench, env) / f"checkpoints/{finetune_name(bench.inits[0], max(bench.sizes), seed)}"
+    episodes = _baseline_episodes(bench)
     stages = []
     if "oracle" in bench.baselines and env in (bench.oracle_envs or bench.envs):
-        episodes = _baseline_episodes(bench)
         for planner in bench.oracle_planners or bench.planners:
-            stages.append(_plan_stage(bench, env, seed, f"{planner}-oracle",
-                                      (f"planner={planner}", "eval.model=oracle", f"eval.checkpoint={reference}",
-                                       *episodes), {"planner": planner, "model": "oracle", "size": None}))
+            stages.append(_plan_stage(bench, env, seed, f"{planner}-oracle", reference,
+                                      (f"planner={planner}", "eval.model=oracle", *episodes),
+                                      {"planner": planner, "model": "oracle", "size": None}))
     if "random" in bench.baselines:
-        stages.append(_plan_stage(bench, env, seed, "random", ("eval.model=random", f"eval.checkpoint={reference}",
-                                                               *_baseline_episodes(bench)),
+        stages.append(_plan_stage(bench, env, seed, "random", reference, ("eval.model=random", *episodes),
                                   {"planner": "random", "model": "random", "size": None}))
     return stages
 
@@ -158,11 +163,36 @@ def _baseline_episodes(bench: DictConfig) -> tuple[str, ...]:
 
 
 def all_stages(bench: DictConfig) -> list[Stage]:
-    """The whole benchmark in dependency order."""
+    """The whole benchmark in dependency order, env by env (shared collection and pretraining first)."""
     unknown = set(bench.baselines) - {"oracle", "random"}
     if unknown:
         raise ValueError(f"benchmark.baselines has unknown entries {sorted(unknown)}: use oracle and/or random")
-    return collect_stages(bench) + pretrain_stages(bench) + finetune_stages(bench) + plan_stages(bench)
+    if bench.pretrain_sources not in ("own_env", SHARED):
+        raise ValueError(f"benchmark.pretrain_sources={bench.pretrain_sources!r}: use own_env or {SHARED}")
+    if bench.pretrain_sources == SHARED:
+        shared = [s for env in bench.envs for s in collect_stages(bench, env)] + [pretrain_stage(bench, SHARED)]
+        return shared + [s for env in bench.envs for s in model_stages(bench, env) + baseline_stages(bench, env)]
+    return [s for env in bench.envs
+            for s in (*collect_stages(bench, env), pretrain_stage(bench, env), *model_stages(bench, env),
+                      *baseline_stages(bench, env))]
+
+
+# Config groups each stage kind reads: a change elsewhere (say the planner budget) leaves finished data
+# and training stages valid. Plan stages read everything.
+READS = {"collect": ("env", "data", "seed", "workdir", "preset"),
+         "pretrain": ("env", "encoder", "predictor", "train", "seed", "workdir", "preset", "device"),
+         "finetune": ("env", "encoder", "predictor", "train", "seed", "workdir", "preset", "device")}
+
+
+def _group(override: str) -> str:
+    """The config group an override sets: ``++train.pretrain.steps=5`` -> ``train``."""
+    return override.lstrip("+~").split("=", 1)[0].split(".", 1)[0]
+
+
+def relevant_overrides(kind: str, overrides: list[str]) -> list[str]:
+    """The overrides a stage of ``kind`` depends on (what its record is compared by)."""
+    groups = READS.get(kind)
+    return list(overrides) if groups is None else [o for o in overrides if _group(o) in groups]
 
 
 def stage_overrides(bench: DictConfig, stage: Stage) -> list[str]:

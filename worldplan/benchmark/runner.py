@@ -11,7 +11,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 from tqdm import tqdm
 
-from worldplan.benchmark.grid import Stage, all_stages, stage_overrides
+from worldplan.benchmark.grid import Stage, all_stages, relevant_overrides, stage_overrides
 from worldplan.config import compose
 from worldplan.data.episodes import write_json_atomic
 
@@ -54,7 +54,7 @@ def _record_file(stage: Stage) -> Path:
 
 
 def is_done(bench: DictConfig, stage: Stage) -> bool:
-    """Whether ``stage`` finished with the same overrides it would run with now.
+    """Whether ``stage`` finished with the same overrides it would run with now (those it reads).
 
     Raises:
         ValueError: its outputs exist but were made with other overrides (a changed preset): reusing
@@ -64,7 +64,8 @@ def is_done(bench: DictConfig, stage: Stage) -> bool:
         return False
     record = _record_file(stage)
     made_with = json.loads(record.read_text())["overrides"] if record.exists() else None
-    if made_with != stage_overrides(bench, stage):
+    if made_with is None or (relevant_overrides(stage.kind, made_with)
+                             != relevant_overrides(stage.kind, stage_overrides(bench, stage))):
         raise ValueError(f"{stage.done_file.parent} holds a {stage.kind} stage made with other settings "
                          f"({record.name}: {made_with}); use another benchmark.out or delete that directory")
     return True
@@ -83,12 +84,28 @@ def run_stage(bench: DictConfig, stage: Stage) -> float:
     return time.perf_counter() - start
 
 
+def stages_to_run(bench: DictConfig, stages: list[Stage]) -> list[Stage]:
+    """The unfinished stages that matter: every unfinished plan stage and what it needs, transitively.
+
+    A finished evaluation needs no checkpoint and a finished pretraining no corpus, so a run resumed
+    from committed results (evaluations, pretrained checkpoints) does not redo their inputs.
+    """
+    needed: set[Path] = set()
+    todo = []
+    for stage in reversed(stages):
+        if is_done(bench, stage) or not (stage.kind == "plan" or stage.output in needed):
+            continue
+        needed.update(stage.inputs)
+        todo.append(stage)
+    return todo[::-1]
+
+
 def run_benchmark(bench: DictConfig, *, progress: bool = True) -> dict[str, float]:
-    """Run every stage of ``bench`` not finished yet. Returns seconds spent per stage kind."""
+    """Run every stage of ``bench`` still needed (`stages_to_run`). Returns seconds spent per stage kind."""
     stages = all_stages(bench)
     seconds: dict[str, float] = {}
-    todo = [s for s in stages if not is_done(bench, s)]
-    logger.info("benchmark %s: %d stages, %d already done", bench.name, len(stages), len(stages) - len(todo))
+    todo = stages_to_run(bench, stages)
+    logger.info("benchmark %s: %d stages, %d done or not needed", bench.name, len(stages), len(stages) - len(todo))
     with tqdm(todo, desc=f"benchmark {bench.name}", unit="stage", disable=not progress) as bar:
         for stage in bar:
             bar.set_postfix_str(f"{stage.kind} {stage.env} {stage.done_file.parent.name}")
