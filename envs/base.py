@@ -106,6 +106,14 @@ class GoalEnv(gym.Env, abc.ABC):
         space = self.action_space
         return np.clip(finite_array(action, space.shape, "action"), space.low, space.high)
 
+    def advance(self, action: np.ndarray) -> np.ndarray:
+        """Apply one action like ``step`` but without rendering; return the new (state_dim,) state.
+
+        For callers that step many times and look at few frames (the oracle). The default calls
+        ``step``; envs whose rendering costs more than their dynamics override it.
+        """
+        return self.step(action)[4]["state"]
+
     @abc.abstractmethod
     def get_state(self) -> np.ndarray:
         """The true state, (state_dim,) float32."""

@@ -100,12 +100,17 @@ class MujocoGoalEnv(GoalEnv):
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         """Apply ``action`` (clipped to the control range) for ``n_substeps`` physics steps."""
+        state = self.advance(action)
+        return self.render(), self.task_reward(state), False, False, {"state": self.get_state()}
+
+    def advance(self, action: np.ndarray) -> np.ndarray:
+        """``step`` without rendering: simulate, round the state to float32, return it."""
         self.data.ctrl[:] = self.check_action(action)
         for _ in range(self.n_substeps):
             mujoco.mj_step(self.model, self.data)
         state = np.concatenate([self.data.qpos, self.data.qvel]).astype(np.float32)
         self.set_state(state)
-        return self.render(), self.task_reward(state), False, False, {"state": self.get_state()}
+        return self.get_state()
 
     def get_state(self) -> np.ndarray:
         """(nq + nv,) float32: joint positions, then joint velocities."""

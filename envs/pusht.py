@@ -166,15 +166,19 @@ class PushTEnv(GoalEnv):
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         """Move the PD target to the pusher position + ``40 * action`` px and simulate 0.1 s."""
+        state = self.advance(action)
+        return self.render(), self.task_reward(state), False, False, {"state": self.get_state()}
+
+    def advance(self, action: np.ndarray) -> np.ndarray:
+        """``step`` without rendering: simulate, round the state to float32, return it."""
         offset = ACTION_SCALE * self.check_action(action)
         target = np.clip(self._state[:2].astype(np.float64) + offset, TARGET_MARGIN, WORLD - TARGET_MARGIN)
         sim = self._sim
         sim.step(target)
         angle = sim.block.angle % (2 * np.pi)
         values = [*sim.agent.position, *sim.block.position, angle, *sim.agent.velocity]
-        state = np.array(values, dtype=np.float32)
-        self.set_state(state)
-        return self.render(), self.task_reward(state), False, False, {"state": self.get_state()}
+        self.set_state(np.array(values, dtype=np.float32))
+        return self.get_state()
 
     def get_state(self) -> np.ndarray:
         """(7,) float32: agent x, y, block x, y, block angle, agent vx, vy."""

@@ -125,10 +125,13 @@ class WallEnv(GoalEnv):
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         """Move by ``2 * action`` units (clipped to [-1, 1]^2); never terminates or truncates."""
-        velocity = self.check_action(action)
-        self._position = move_dot(self._position, STEP_SCALE * velocity)
-        state = self.get_state()
+        state = self.advance(action)
         return self.render(), self.task_reward(state), False, False, {"state": state}
+
+    def advance(self, action: np.ndarray) -> np.ndarray:
+        """``step`` without rendering: move the dot, return the new state."""
+        self._position = move_dot(self._position, STEP_SCALE * self.check_action(action))
+        return self.get_state()
 
     def get_state(self) -> np.ndarray:
         """(x, y) float32 in grid units."""

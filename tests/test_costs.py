@@ -88,9 +88,10 @@ def test_proprio_term_adds_weighted_error():
 class _ShiftModel:
     """rollout: the last context latent plus the cumulative sum of the (scalar) actions, at every step."""
 
-    def rollout(self, z_context: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+    def rollout(self, z_context: torch.Tensor, actions: torch.Tensor, *, last_only: bool = False) -> torch.Tensor:
         steps = actions.sum(-1).cumsum(-1)  # (B, N, H)
-        return z_context[:, -1][:, None, None] + steps[..., None, None]
+        z = z_context[:, -1][:, None, None] + steps[..., None, None]
+        return z[:, :, -1:] if last_only else z
 
 
 def test_cost_fn_is_zero_for_actions_that_reach_the_goal():

@@ -27,8 +27,8 @@ STEP_MODES = ("last", "all")
 class LatentRolloutModel(Protocol):
     """What a cost needs from a model: a batched latent rollout (the world model, or the oracle)."""
 
-    def rollout(self, z_context: Tensor, actions: Tensor) -> Tensor:
-        """(B, T, P, D), (B, N, H, A) env units -> (B, N, H, P, D)."""
+    def rollout(self, z_context: Tensor, actions: Tensor, *, last_only: bool = False) -> Tensor:
+        """(B, T, P, D), (B, N, H, A) env units -> (B, N, H, P, D), or (B, N, 1, P, D) with ``last_only``."""
         ...
 
 
@@ -143,10 +143,11 @@ def make_cost_fn(model: LatentRolloutModel, z_context: Tensor, z_goal: Tensor, *
     """
     _check_choice("metric", str(cost_kwargs.get("metric", "l2")), METRICS)
     _check_choice("steps", str(cost_kwargs.get("steps", "last")), STEP_MODES)
+    last_only = cost_kwargs.get("steps", "last") == "last"  # the model keeps only what the cost reads
 
     def cost_fn(actions: Tensor) -> Tensor:
         with torch.no_grad():
-            z_pred = model.rollout(z_context, actions.to(z_context.device))
+            z_pred = model.rollout(z_context, actions.to(z_context.device), last_only=last_only)
             cost = latent_goal_cost(z_pred, z_goal, **cost_kwargs)
         return check_finite(cost).to(actions.device)
 

@@ -20,10 +20,11 @@ class SlideModel:
         """(B, T, S, S, 3) uint8 -> (B, T, 1, 1)."""
         return frames[..., 0, 0, :1].float().div(100).sub(1).unsqueeze(-2)
 
-    def rollout(self, z_context: Tensor, actions: Tensor) -> Tensor:
-        """(B, T, 1, 1), (B, N, H, 1) -> (B, N, H, 1, 1)."""
+    def rollout(self, z_context: Tensor, actions: Tensor, *, last_only: bool = False) -> Tensor:
+        """(B, T, 1, 1), (B, N, H, 1) -> (B, N, H, 1, 1) (H = 1 with ``last_only``)."""
         x = z_context[:, -1, 0, 0][:, None, None]  # (B, 1, 1)
-        return (x + 0.1 * actions.cumsum(dim=2)).clamp(-1, 1).unsqueeze(-1)
+        z = (x + 0.1 * actions.cumsum(dim=2)).clamp(-1, 1).unsqueeze(-1)
+        return z[:, :, -1:] if last_only else z
 
 
 def test_latent_success_ends_the_episode_at_the_first_frame_below_the_threshold():

@@ -73,8 +73,8 @@ class DotModel:
         """(B, T, S, S, 3) uint8 -> (B, T, 1, 2)."""
         return frames[..., 0, 0, :2].float().div(100).sub(1).unsqueeze(-2)
 
-    def rollout(self, z_context: Tensor, actions: Tensor) -> Tensor:
-        """(B, T, 1, 2), (B, N, H, frameskip*2) -> (B, N, H, 1, 2)."""
+    def rollout(self, z_context: Tensor, actions: Tensor, *, last_only: bool = False) -> Tensor:
+        """(B, T, 1, 2), (B, N, H, frameskip*2) -> (B, N, H, 1, 2) (H = 1 with ``last_only``)."""
         self.rollout_calls += 1
         batch, num, horizon, _ = actions.shape
         pos = z_context[:, -1, 0][:, None].expand(batch, num, 2)
@@ -83,7 +83,7 @@ class DotModel:
             for env_action in step.unbind(2):
                 pos = (pos + 0.1 * env_action).clamp(-1, 1)
             out.append(pos)
-        return torch.stack(out, dim=2).unsqueeze(-2)
+        return torch.stack(out[-1:] if last_only else out, dim=2).unsqueeze(-2)
 
 
 class SpyPlanner:

@@ -102,9 +102,9 @@ class _ContextRecorder(DotModel):
         super().__init__(frameskip)
         self.contexts: list[torch.Tensor] = []
 
-    def rollout(self, z_context, actions):
+    def rollout(self, z_context, actions, *, last_only=False):
         self.contexts.append(z_context.clone())
-        return super().rollout(z_context, actions)
+        return super().rollout(z_context, actions, last_only=last_only)
 
 
 def test_context_is_last_frames_at_model_step_stride():
@@ -145,8 +145,8 @@ def test_replan_interval_longer_than_horizon_is_rejected():
 
 
 class _NaNModel(DotModel):
-    def rollout(self, z_context, actions):
-        return super().rollout(z_context, actions) * float("nan")
+    def rollout(self, z_context, actions, *, last_only=False):
+        return super().rollout(z_context, actions, last_only=last_only) * float("nan")
 
 
 def test_nan_rollout_raises_instead_of_planning():

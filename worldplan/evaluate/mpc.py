@@ -40,8 +40,8 @@ class EvalModel(Protocol):
         """(B, T, S, S, 3) uint8 -> (B, T, P, D)."""
         ...
 
-    def rollout(self, z_context: Tensor, actions: Tensor) -> Tensor:
-        """(B, T, P, D), (B, N, H, A) env units -> (B, N, H, P, D)."""
+    def rollout(self, z_context: Tensor, actions: Tensor, *, last_only: bool = False) -> Tensor:
+        """(B, T, P, D), (B, N, H, A) env units -> (B, N, H, P, D), or (B, N, 1, P, D) with ``last_only``."""
         ...
 
 

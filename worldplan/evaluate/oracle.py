@@ -74,14 +74,19 @@ class OracleModel:
         """(B, T, S, S, 3) uint8 -> (B, T, P, D) with the oracle's encoder."""
         return self.encoder(frames)
 
-    def rollout_frames(self, actions: Tensor) -> np.ndarray:
+    def rollout_frames(self, actions: Tensor, *, last_only: bool = False) -> np.ndarray:
         """Step every candidate from its episode's true state in a simulator copy.
+
+        Only the frames returned are rendered (``GoalEnv.advance`` steps without rendering): rendering
+        costs more than the dynamics in every shipped env.
 
         Args:
             actions: (B, N, H, A) in env units, A = frameskip x A_env.
+            last_only: return only the frame after the last model step.
 
         Returns:
-            (B, N, H, S, S, 3) uint8: the observation after each model step.
+            (B, N, H', S, S, 3) uint8: the observation after each model step (H' = H), or after the
+            last one (H' = 1).
         """
         batch, num, horizon, _ = actions.shape
         if batch != len(self._states):
@@ -97,21 +102,23 @@ class OracleModel:
                 env.set_state(state)
                 for h in range(horizon):
                     for j in range(self.frameskip):
-                        frame = env.step(env_actions[b, n, h, j].astype(dtype))[0]
-                    frames.append(np.asarray(frame))
-        return np.stack(frames).reshape(batch, num, horizon, *frames[0].shape)
+                        env.advance(env_actions[b, n, h, j].astype(dtype))
+                    if not last_only or h == horizon - 1:
+                        frames.append(np.asarray(env.render()))
+        return np.stack(frames).reshape(batch, num, -1, *frames[0].shape)
 
-    def rollout(self, z_context: Tensor, actions: Tensor) -> Tensor:
+    def rollout(self, z_context: Tensor, actions: Tensor, *, last_only: bool = False) -> Tensor:
         """Latents of the true future frames of every candidate (``z_context`` is not used).
 
         Args:
             z_context: (B, T, P, D), ignored: the oracle starts from the true states.
             actions: (B, N, H, A) in env units.
+            last_only: render and encode only the frame after the last step.
 
         Returns:
-            (B, N, H, P, D) encoded in chunks of ``encode_batch`` frames.
+            (B, N, H', P, D) encoded in chunks of ``encode_batch`` frames; H' = 1 with ``last_only``, else H.
         """
-        frames = torch.from_numpy(self.rollout_frames(actions))  # (B, N, H, S, S, 3)
+        frames = torch.from_numpy(self.rollout_frames(actions, last_only=last_only))  # (B, N, H', S, S, 3)
         flat = frames.reshape(-1, 1, *frames.shape[3:])  # (B*N*H, 1, S, S, 3)
         with torch.no_grad():
             chunks = [self.encoder(chunk.to(self.device))[:, 0] for chunk in flat.split(self.encode_batch)]

@@ -177,6 +177,10 @@ class Predictor(nn.Module):
         """(..., P, D) raw features -> standardised features (the units the loss is taken in)."""
         return (z - self.feature_mean) / self.feature_std
 
+    def destandardize(self, z: torch.Tensor) -> torch.Tensor:
+        """(..., P, D) standardised features -> raw features."""
+        return z * self.feature_std + self.feature_mean
+
     def frame_tokens(self, z: torch.Tensor) -> torch.Tensor:
         """(..., T, P, D) raw features -> (..., T * P, W) memory tokens."""
         return self.in_proj(self.standardize(z)).flatten(-3, -2)
@@ -204,10 +208,12 @@ class Predictor(nn.Module):
 
     def output(self, x: torch.Tensor, previous: torch.Tensor) -> torch.Tensor:
         """(..., P, W) refined queries and (..., P, D) raw previous frame -> (..., P, D) raw predicted features."""
+        return self.destandardize(self.standardized_output(x, self.standardize(previous)))
+
+    def standardized_output(self, x: torch.Tensor, previous: torch.Tensor) -> torch.Tensor:
+        """(..., P, W) refined queries and (..., P, D) standardised previous frame -> standardised prediction."""
         out = self.head(self.norm(x))
-        if self.arch["residual"]:
-            out = out + self.standardize(previous)
-        return out * self.feature_std + self.feature_mean
+        return out + previous if self.arch["residual"] else out
 
     def forward(
         self, z: torch.Tensor, times: torch.Tensor, actions: torch.Tensor | None = None,

@@ -7,7 +7,8 @@ Lo tokens of frames predicted so far.
 `rollout_shared` computes the context frames' keys and values once per episode and layer and lets
 all N candidates read them (the N query sets are stacked along the query axis, so the shared
 memory is never copied); only the keys and values of the frames each candidate predicts are per
-candidate. The two parts are merged in one softmax. `rollout_naive` loops over candidates and calls
+candidate. The two parts are merged in one softmax. Only what the caller reads is returned
+(``last_only``), and predictions stay standardised between steps. `rollout_naive` loops over candidates and calls
 `Predictor.predict_at` on the growing sequence, recomputing everything: the reference the shared
 rollout is tested against, and the baseline of ``benchmarks/rollout.py``.
 """
@@ -15,6 +16,7 @@ rollout is tested against, and the baseline of ``benchmarks/rollout.py``.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
 from worldplan.models.predictor import Predictor
 
@@ -25,10 +27,12 @@ def merged_attention(
     """Softmax attention over shared context keys plus per-candidate keys, as one distribution.
 
     The N candidates' queries are stacked along the query axis for the shared part, so one matmul
-    per head reads the context keys and values without copying them N times.
+    per head reads the context keys and values without copying them N times. The two parts share
+    one max and one normaliser instead of a concatenated score tensor: no copy of the scores, and
+    the normalisation is applied to the (B, h, N, P, d) output rather than to the larger weights.
 
     Args:
-        q: (B, h, N, P, d) queries.
+        q: (B, h, N, P, d) queries (N = 1 or P = 1 broadcast against the keys' batch).
         ctx_k, ctx_v: (B, h, Lc, d) shared by the N candidates.
         own_k, own_v: (B, h, N, Lo, d) per candidate, or None before the first prediction.
 
@@ -36,15 +40,18 @@ def merged_attention(
         (B, h, N, P, d) attention output.
     """
     b, h, n, p, d = q.shape
-    q = q * d**-0.5  # scale the queries, not the larger score tensor
-    scores_ctx = (q.reshape(b, h, n * p, d) @ ctx_k.transpose(-1, -2)).view(b, h, n, p, -1)
+    flat_q = q.reshape(b, h, n * p, d)
     if own_k is None:
-        weights = scores_ctx.softmax(-1)
-        return (weights.view(b, h, n * p, -1) @ ctx_v).view(b, h, n, p, d)
-    scores = torch.cat([scores_ctx, q @ own_k.transpose(-1, -2)], -1).softmax(-1)
-    lc = ctx_k.shape[-2]
-    shared = (scores[..., :lc].reshape(b, h, n * p, lc) @ ctx_v).view(b, h, n, p, d)
-    return shared + scores[..., lc:] @ own_v
+        return F.scaled_dot_product_attention(flat_q, ctx_k, ctx_v).view(b, h, n, p, d)
+    q = q * d**-0.5  # scale the queries, not the larger score tensors
+    scores_ctx = (q.reshape(b, h, n * p, d) @ ctx_k.transpose(-1, -2)).view(b, h, n, p, -1)  # (B, h, N, P, Lc)
+    scores_own = q @ own_k.transpose(-1, -2)  # (B, h, N, P, Lo)
+    # The shift only keeps exp() finite; softmax does not depend on it, so it needs no gradient.
+    top = torch.maximum(scores_ctx.amax(-1, keepdim=True), scores_own.amax(-1, keepdim=True)).detach()
+    weights_ctx, weights_own = scores_ctx.sub_(top).exp_(), scores_own.sub_(top).exp_()
+    total = weights_ctx.sum(-1, keepdim=True) + weights_own.sum(-1, keepdim=True)  # (B, h, N, P, 1)
+    shared = (weights_ctx.view(b, h, n * p, -1) @ ctx_v).view(b, h, n, p, d)
+    return (shared + weights_own @ own_v) / total
 
 
 def _decode_step(
@@ -60,26 +67,31 @@ def _decode_step(
         angles: cos, sin (B, 1, P, d/2) of the target frame.
         embedding: (B, N, W) action embedding of this step, or None.
         shape: (B, N).
-        previous: (B, N, P, D) the frame before (for residual predictors; broadcastable).
+        previous: (B, N | 1, P, D) the frame before, standardised (for residual predictors).
 
     Returns:
-        (B, N, P, D) predicted features.
+        (B, N, P, D) predicted features, standardised.
     """
-    x = predictor.query.expand(*shape, predictor.num_patches, -1)
+    # Until RoPE places them, the P queries of a candidate are one vector: layer 0 normalises and
+    # projects it once per candidate, and the patch axis appears when the angles broadcast.
+    x = predictor.query.expand(*shape, 1, -1)  # (B, N, 1, W)
     for layer, block in enumerate(predictor.blocks):
         x = predictor.condition(layer, x, embedding)
         q = block.queries(x, *angles).transpose(1, 2)  # (B, h, N, P, d)
         own_k, own_v = own[layer] if own[layer] is not None else (None, None)
         attended = merged_attention(q, *ctx[layer], own_k, own_v)
-        x = block.update(x, attended.transpose(1, 2))
-    return predictor.output(x, previous)
+        x = block.update(x, attended.transpose(1, 2))  # (B, N, P, W)
+    return predictor.standardized_output(x, previous)
 
 
 def rollout_shared(
     predictor: Predictor, z: torch.Tensor, times: torch.Tensor, target_times: torch.Tensor,
-    embeddings: torch.Tensor | None, num_candidates: int,
+    embeddings: torch.Tensor | None, num_candidates: int, *, last_only: bool = False,
 ) -> torch.Tensor:
     """Roll out H steps for N candidates with context keys/values computed once per episode.
+
+    Predictions stay in standardised units from one step to the next (they are the next step's
+    memory); only the returned ones are mapped back to raw features.
 
     Args:
         z: (B, T, P, D) context features.
@@ -87,28 +99,31 @@ def rollout_shared(
         target_times: (B, H) timestamps of the frames to predict.
         embeddings: (B, N, H, W) action embeddings (`Predictor.action_embedding`), or None.
         num_candidates: N (must match ``embeddings``).
+        last_only: return only the last step's prediction (what a last-step cost reads).
 
     Returns:
-        (B, N, H, P, D) predicted features.
+        (B, N, H', P, D) predicted features; H' = 1 with ``last_only``, else H.
     """
-    shape = (z.shape[0], num_candidates)
-    memory = predictor.frame_tokens(z)
+    shape, horizon = (z.shape[0], num_candidates), target_times.shape[1]
+    z_std = predictor.standardize(z)
+    memory = predictor.in_proj(z_std).flatten(1, 2)  # (B, T * P, W)
     cos, sin = predictor.rope.angles(times)
     ctx = [block.keys_values(memory, cos, sin) for block in predictor.blocks]
     own: list[tuple[torch.Tensor, ...] | None] = [None] * len(predictor.blocks)
-    preds = []
-    for step in range(target_times.shape[1]):
+    previous, kept = z_std[:, None, -1], []  # (B, 1, P, D), then (B, N, P, D)
+    for step in range(horizon):
         cos_t, sin_t = (a.unsqueeze(1) for a in predictor.rope.angles(target_times[:, step : step + 1]))
         embedding = None if embeddings is None else embeddings[:, :, step]
-        previous = preds[-1] if preds else z[:, None, -1]  # (B, N | 1, P, D)
-        preds.append(_decode_step(predictor, ctx, own, (cos_t, sin_t), embedding, shape, previous))
-        if step + 1 < target_times.shape[1]:
-            new_memory = predictor.frame_tokens(preds[-1].unsqueeze(2))  # (B, N, P, W)
+        previous = _decode_step(predictor, ctx, own, (cos_t, sin_t), embedding, shape, previous)
+        if not last_only or step + 1 == horizon:
+            kept.append(previous)
+        if step + 1 < horizon:
+            new_memory = predictor.in_proj(previous)  # (B, N, P, W)
             for layer, block in enumerate(predictor.blocks):
                 k, v = (t.transpose(1, 2) for t in block.keys_values(new_memory, cos_t, sin_t))
                 own[layer] = (k, v) if own[layer] is None else tuple(
                     torch.cat([old, new], 3) for old, new in zip(own[layer], (k, v)))
-    return torch.stack(preds, 2)
+    return predictor.destandardize(torch.stack(kept, 2))
 
 
 def rollout_naive(

@@ -184,7 +184,7 @@ class WorldModel(nn.Module):
 
     def rollout(
         self, z_context: torch.Tensor, actions: torch.Tensor | None, *, proprio: torch.Tensor | None = None,
-        horizon: int | None = None,
+        horizon: int | None = None, last_only: bool = False,
     ) -> torch.Tensor:
         """Predict H future latents for each of N candidate action sequences.
 
@@ -195,13 +195,14 @@ class WorldModel(nn.Module):
             actions: (B, N, H, A) env-unit model-step actions; None for an action-free model.
             proprio: (B, N, H, Sp) raw proprioception per step, if the predictor takes it.
             horizon: H, only for an action-free rollout (then N = 1).
+            last_only: return only step H (all steps are still predicted; none other is kept).
 
         Returns:
-            (B, N, H, P, D) float32 predicted features.
+            (B, N, H', P, D) float32 predicted features; H' = 1 with ``last_only``, else H.
         """
         actions, proprio, times, targets, n = self._prepare(z_context, actions, proprio, horizon)
         embeddings = self.predictor.action_embedding(actions, proprio)
-        return rollout_shared(self.predictor, z_context, times, targets, embeddings, n).float()
+        return rollout_shared(self.predictor, z_context, times, targets, embeddings, n, last_only=last_only).float()
 
     def rollout_naive(
         self, z_context: torch.Tensor, actions: torch.Tensor | None, *, proprio: torch.Tensor | None = None,
