@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "pretrain": ("worldplan.commands.pretrain", "action-free next-frame pretraining on train.pretrain.sources"),
     "finetune": ("worldplan.commands.finetune", "action-conditioned fine-tuning (train.init=pretrained|scratch)"),
     "benchmark": ("worldplan.commands.benchmark", "envs x planners x pretrained/scratch x data sizes x seeds"),
+    "report": ("worldplan.commands.report", "data-efficiency tables and figures from a benchmark's JSONL (path=<dir>)"),
 }
 
 # Config choices a subcommand implies unless the user makes them (or picks a preset that does).

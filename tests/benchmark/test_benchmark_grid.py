@@ -12,6 +12,8 @@ from worldplan.benchmark.grid import all_stages, relevant_overrides, stage_overr
 from worldplan.benchmark.report import write_report
 from worldplan.benchmark.runner import STAGE_RECORD, run_benchmark, stages_to_run
 from worldplan.config import compose
+from worldplan.data.collect import episode_seed
+from worldplan.evaluate.runner import eval_episode_seed
 
 
 def _bench(out: Path, *overrides: str) -> DictConfig:
@@ -55,6 +57,26 @@ def test_pretraining_corpus_is_disjoint_from_finetuning_data(tmp_path: Path) -> 
     assert "seed=0" in train.overrides and f"seed={bench.corpus_seed_offset}" in corpus.overrides
 
 
+def test_the_cpu_preset_seeds_never_share_an_episode(tmp_path: Path) -> None:
+    bench = compose("config", [f"benchmark.out={tmp_path}"]).benchmark
+    train = {episode_seed(0, i) for i in range(max(bench.sizes) + bench.validation_episodes)}
+    corpus = {episode_seed(bench.corpus_seed_offset, i) for i in range(bench.pretrain_episodes)}
+    tasks = {eval_episode_seed(seed, i) for seed in bench.seeds for i in range(bench.baseline_episodes)}
+    assert len(train) + len(corpus) + len(tasks) == len(train | corpus | tasks)
+
+
+def _assert_disjoint_episodes(root: Path, episodes: list[dict]) -> None:
+    """The recorded seeds of the fine-tuning data, the corpus and the evaluation tasks never coincide, and
+    every fine-tuned model's validation episodes are outside its training episodes."""
+    train, corpus = ({e["seed"] for e in json.loads((root / f"data/{name}/meta.json").read_text())["episodes"]}
+                     for name in ("train", "pretrain"))
+    tasks = {e["task_seed"] for e in episodes}
+    assert train and corpus and tasks and not (train & corpus) and not (tasks & (train | corpus))
+    for metrics in root.glob("checkpoints/*/metrics.json"):
+        split = json.loads(metrics.read_text())["split"]
+        assert split["val"] and not set(split["train"]) & set(split["val"])
+
+
 def test_unknown_baseline_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="baselines"):
         all_stages(_bench(tmp_path, "benchmark.baselines=[oracel]"))
@@ -95,6 +117,10 @@ def test_tiny_grid_runs_end_to_end_and_resumes(tmp_path: Path) -> None:
     assert len(episodes) == 3 * 2 and {e["model"] for e in episodes} == {"pretrained", "scratch", "random"}
     assert (tmp_path / "results.md").read_text().count("\n") == 2 + len(rows)
     assert (tmp_path / "success_vs_size_wall.png").stat().st_size > 0
+    validation = [json.loads(line) for line in (tmp_path / "validation.jsonl").read_text().splitlines()]
+    assert sorted((v["init"], v["size"], len(v["model_mse"])) for v in validation) == [("pretrained", 2, 2), ("scratch", 2, 2)]  # tiny eval_horizon
+    assert "pretrained" in (tmp_path / "efficiency.md").read_text()
+    _assert_disjoint_episodes(tmp_path / "wall", episodes)
     assert run_benchmark(bench, progress=False) == {}  # everything finished: nothing re-runs
     changed = _bench(tmp_path, "benchmark.planners=[cem]", "benchmark.sizes=[2]", "benchmark.corpus_seed_offset=5")
     with pytest.raises(ValueError, match="other settings"):

@@ -20,6 +20,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the headless backend)
 import numpy as np  # noqa: E402
 
+from worldplan.benchmark.efficiency import EPISODES_FILE, VALIDATION_FILE, write_efficiency_report  # noqa: E402
 from worldplan.benchmark.grid import Stage  # noqa: E402
 from worldplan.evaluate.metrics import markdown_table  # noqa: E402
 
@@ -70,35 +71,6 @@ def aggregate(cells: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: (r["env"], r["planner"], order.get(r["model"], 9), r["size"] or 0))
 
 
-def plot_success_vs_size(path: Path, rows: Sequence[dict[str, Any]], env: str) -> None:
-    """Success vs fine-tuning set size for one env: a line per (planner, init), seed spread shaded."""
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    for planner in sorted({r["planner"] for r in rows if r["env"] == env and r["size"] is not None}):
-        for model in ("pretrained", "scratch"):
-            line = sorted((r for r in rows if (r["env"], r["planner"], r["model"]) == (env, planner, model)),
-                          key=lambda r: r["size"])
-            if not line:
-                continue
-            sizes = [r["size"] for r in line]
-            style = "-" if model == "pretrained" else "--"
-            ax.plot(sizes, [r["success"] for r in line], style, marker="o", label=f"{planner} {model}")
-            ax.fill_between(sizes, [r["success_min"] for r in line], [r["success_max"] for r in line], alpha=0.15)
-    baselines: dict[float, list[str]] = defaultdict(list)  # success -> labels (equal rates share a line)
-    for r in rows:
-        if r["env"] == env and r["model"] in ("oracle", "random"):
-            baselines[r["success"]].append("random" if r["model"] == "random" else f"oracle ({r['planner']})")
-    for success, labels in baselines.items():
-        ax.axhline(success, linestyle=":", linewidth=1, color="grey")
-        ax.annotate(", ".join(labels), (1, success), xycoords=("axes fraction", "data"), ha="right", va="bottom",
-                    fontsize=7, color="grey")
-    ax.set(xscale="log", xlabel="fine-tuning trajectories", ylabel="success rate", ylim=(-0.02, 1.02),
-           title=f"{env}: success vs data")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
 def plot_success_vs_time(path: Path, rows: Sequence[dict[str, Any]]) -> None:
     """Success vs planning seconds per plan, one marker per planner, across every env and model."""
     fig, ax = plt.subplots(figsize=(5, 3.5))
@@ -113,18 +85,33 @@ def plot_success_vs_time(path: Path, rows: Sequence[dict[str, Any]]) -> None:
     plt.close(fig)
 
 
+def validation_records(stages: Sequence[Stage]) -> list[dict[str, Any]]:
+    """One record per finished fine-tuning: its cell and held-out latent errors per rollout step."""
+    records = []
+    for stage in stages:
+        if stage.kind == "finetune" and stage.done_file.exists():
+            saved = json.loads(stage.done_file.read_text())
+            metrics = saved["metrics"]
+            records.append({"env": stage.env, "init": saved["init"], "size": len(saved["train_episodes"]),
+                            "seed": saved["seed"], "step": metrics["step"], "model_mse": metrics["model_mse"],
+                            "shuffled_actions_mse": metrics["shuffled_actions_mse"],
+                            "copy_last_mse": metrics["copy_last_mse"], "windows": metrics["windows"]})
+    return records
+
+
 def write_report(out: Path, stages: Sequence[Stage]) -> list[dict[str, Any]]:
-    """Write episodes.jsonl, cells.jsonl, results.md and the plots under ``out``; return the table rows."""
+    """Write episodes.jsonl, cells.jsonl, validation.jsonl, results.md, efficiency.md and the plots under
+    ``out``; return the table rows."""
     cells = read_cells(stages)
     if not cells:
         raise ValueError(f"no finished evaluations under {out}: run the benchmark first")
     out.mkdir(parents=True, exist_ok=True)
-    write_episodes(out / "episodes.jsonl", cells)
+    write_episodes(out / EPISODES_FILE, cells)
     (out / "cells.jsonl").write_text("".join(json.dumps({k: v for k, v in c.items() if k != "protocol"}) + "\n"
                                              for c in cells))
+    (out / VALIDATION_FILE).write_text("".join(json.dumps(r) + "\n" for r in validation_records(stages)))
     rows = aggregate(cells)
     (out / "results.md").write_text(markdown_table(rows, TABLE_COLUMNS) + "\n")
-    for env in sorted({r["env"] for r in rows}):
-        plot_success_vs_size(out / f"success_vs_size_{env}.png", rows, env)
+    write_efficiency_report(out)
     plot_success_vs_time(out / "success_vs_time.png", rows)
     return rows

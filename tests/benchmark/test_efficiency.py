@@ -1,0 +1,63 @@
+"""The data-efficiency report from hand-made per-episode JSONL with known answers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from worldplan.benchmark.efficiency import efficiency_factor, size_table, write_efficiency_report
+
+
+def _episodes(env: str, planner: str, model: str, size: int | None, seed: int, successes: list[bool]) -> list[dict]:
+    return [{"env": env, "planner": planner, "model": model, "size": size, "seed": seed, "index": i,
+             "task_seed": 1000 * seed + i, "success": s} for i, s in enumerate(successes)]
+
+
+def _grid() -> list[dict]:
+    """Wall, CEM: pretrained at 10 solves 3 of 4 per seed, scratch 1 of 4; at 300 both solve 3 of 4."""
+    rows = []
+    for seed in (0, 1):
+        rows += _episodes("wall", "cem", "pretrained", 10, seed, [True, True, True, False])
+        rows += _episodes("wall", "cem", "scratch", 10, seed, [True, False, False, False])
+        rows += _episodes("wall", "cem", "pretrained", 300, seed, [True, True, True, False])
+        rows += _episodes("wall", "cem", "scratch", 300, seed, [True, True, False, True])
+    rows += _episodes("wall", "cem", "oracle", None, 0, [True] * 8)
+    rows += _episodes("wall", "random", "random", None, 0, [False] * 7 + [True])
+    return rows
+
+
+def test_size_table_pairs_the_same_tasks_and_carries_the_bounds() -> None:
+    table = size_table(_grid(), "wall")
+    small, large = table
+    assert (small["size"], small["pretrained"], small["scratch"], small["pairs"]) == (10, 0.75, 0.25, 8)
+    assert small["difference"] == pytest.approx(0.5)
+    assert small["mcnemar_p"] == pytest.approx(2 * 0.5**4)  # 4 discordant pairs, all pretrained's
+    assert (small["oracle"], small["random"]) == (1.0, 0.125)
+    assert large["difference"] == 0.0
+
+
+def test_efficiency_factor_is_the_largest_size_over_the_first_match() -> None:
+    factor = efficiency_factor(size_table(_grid(), "wall"), "cem")
+    assert (factor["matched_at"], factor["factor"], factor["scratch_at_largest"]) == (10, 30.0, 0.75)
+
+
+def test_unpaired_tasks_are_refused() -> None:
+    rows = _grid()
+    rows[4]["task_seed"] += 1  # scratch episode 0 of seed 0 planned another task
+    with pytest.raises(ValueError, match="not paired"):
+        size_table(rows, "wall")
+
+
+def test_report_is_regenerated_from_the_jsonl_alone(tmp_path: Path) -> None:
+    (tmp_path / "episodes.jsonl").write_text("".join(json.dumps(r) + "\n" for r in _grid()))
+    validation = [{"env": "wall", "init": init, "size": 10, "seed": 0, "model_mse": [0.1, 0.2],
+                   "copy_last_mse": [0.3, 0.4]} for init in ("pretrained", "scratch")]
+    (tmp_path / "validation.jsonl").write_text("".join(json.dumps(r) + "\n" for r in validation))
+    text = write_efficiency_report(tmp_path)
+    assert "wall, cem: scratch at 300 trajectories succeeds 0.75; pretrained matches it at 10 (30x fewer" in text
+    assert "copy last frame" in text
+    assert (tmp_path / "success_vs_size_wall.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(FileNotFoundError, match="episodes.jsonl"):
+        write_efficiency_report(tmp_path / "missing")
