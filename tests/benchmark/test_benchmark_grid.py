@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from omegaconf import DictConfig
 from worldplan.benchmark.grid import all_stages, relevant_overrides, stage_overrides
 from worldplan.benchmark.report import write_report
 from worldplan.benchmark.runner import STAGE_RECORD, run_benchmark, stages_to_run
+from worldplan.benchmark.snapshot import restore, save
 from worldplan.config import compose
 from worldplan.data.collect import episode_seed
 from worldplan.evaluate.runner import eval_episode_seed
@@ -125,3 +127,9 @@ def test_tiny_grid_runs_end_to_end_and_resumes(tmp_path: Path) -> None:
     changed = _bench(tmp_path, "benchmark.planners=[cem]", "benchmark.sizes=[2]", "benchmark.corpus_seed_offset=5")
     with pytest.raises(ValueError, match="other settings"):
         run_benchmark(changed, progress=False)
+    kept = tmp_path / "committed"
+    save(tmp_path, kept)  # results committed, weights and data not: a later session resumes from them
+    shutil.rmtree(tmp_path / "wall")
+    restore(tmp_path, kept)
+    assert stages_to_run(bench, all_stages(bench)) == []
+    assert len(write_report(tmp_path, all_stages(bench))) == len(rows)

@@ -21,6 +21,8 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from worldplan.models.checkpoint import MODEL_FILE
+
 STAGES = ("collect", "pretrain", "finetune", "plan")
 
 
@@ -35,6 +37,8 @@ class Stage:
         done_file: the file whose presence means the stage finished (it is skipped on re-runs).
         cell: what the stage's results are keyed by in the report (empty for non-plan stages).
         inputs: directories of other stages' outputs this stage reads.
+        products: files beside ``done_file`` that later stages read; a stage whose done file was
+            restored without them (results committed without the weights) is not done.
     """
 
     kind: str
@@ -43,6 +47,7 @@ class Stage:
     done_file: Path
     cell: dict[str, Any] = field(default_factory=dict)
     inputs: tuple[Path, ...] = ()
+    products: tuple[str, ...] = ()
 
     @property
     def output(self) -> Path:
@@ -92,7 +97,8 @@ def pretrain_stage(bench: DictConfig, env: str) -> Stage:
     home = corpus_envs[0] if env == SHARED else env  # the shared run composes with the first env's config
     overrides = (f"env={home}", f"workdir={env_root(bench, env)}", "seed=0",
                  f"train.pretrain.sources=[{','.join(map(str, corpora))}]")
-    return Stage("pretrain", env, overrides, pretrained_dir(bench, home) / "meta.json", inputs=corpora)
+    return Stage("pretrain", env, overrides, pretrained_dir(bench, home) / "meta.json", inputs=corpora,
+                 products=(MODEL_FILE,))
 
 
 def _val_fraction(bench: DictConfig) -> float:
@@ -107,7 +113,8 @@ def finetune_stage(bench: DictConfig, env: str, init: str, size: int, seed: int)
                  f"train.val_fraction={_val_fraction(bench)}", f"train.finetune.pretrained={pretrained}",
                  f"train.finetune.out={root}/checkpoints/{name}", f"train.finetune.run_dir={root}/train/{name}")
     inputs = (root / "data/train", *((pretrained,) if init == "pretrained" else ()))
-    return Stage("finetune", env, overrides, root / f"checkpoints/{name}/metrics.json", inputs=inputs)
+    return Stage("finetune", env, overrides, root / f"checkpoints/{name}/metrics.json", inputs=inputs,
+                 products=(MODEL_FILE,))
 
 
 def _plan_stage(bench: DictConfig, env: str, seed: int, name: str, checkpoint: Path, overrides: tuple[str, ...],

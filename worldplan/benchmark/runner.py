@@ -60,7 +60,7 @@ def is_done(bench: DictConfig, stage: Stage) -> bool:
         ValueError: its outputs exist but were made with other overrides (a changed preset): reusing
             them would mix settings, re-running would overwrite them.
     """
-    if not stage.done_file.exists():
+    if not stage.done_file.exists() or not all((stage.output / name).exists() for name in stage.products):
         return False
     record = _record_file(stage)
     made_with = json.loads(record.read_text())["overrides"] if record.exists() else None

@@ -1,0 +1,57 @@
+"""Commit a long benchmark's results as they land, and resume it in a later session from them.
+
+    python -m worldplan.benchmark.snapshot save    <run dir> <committed dir>
+    python -m worldplan.benchmark.snapshot restore <run dir> <committed dir>
+
+save copies what is small and final from a run folder into a committed folder: the report files
+(``episodes.jsonl``, ``validation.jsonl``, ``cells.jsonl``, ``results.md``, ``efficiency.md``,
+plots) and, under ``run/``, each finished evaluation's summary, episodes and stage record, each
+fine-tuning's metrics and record (not its weights) and the pretrained checkpoints (a few MB each;
+they spare the next session the corpus). restore copies ``run/`` back into a run folder: the
+benchmark then skips the finished evaluations and the fine-tunes and corpora only they needed
+(``worldplan.benchmark.runner.stages_to_run``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+
+REPORT = ("episodes.jsonl", "validation.jsonl", "cells.jsonl", "results.md", "efficiency.md", "*.png")
+RUN_FILES = ("*/eval/*/summary.json", "*/eval/*/episodes.jsonl", "*/eval/*/benchmark_stage.json",
+             "*/checkpoints/*/metrics.json", "*/checkpoints/*/benchmark_stage.json", "*/checkpoints/pretrain/*")
+
+
+def _copy(files: list[Path], source: Path, target: Path) -> int:
+    for path in files:
+        destination = target / path.relative_to(source)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, destination)
+    return len(files)
+
+
+def save(run: Path, kept: Path) -> int:
+    """Copy the report files and the light run files of ``run`` into ``kept``; return how many."""
+    report = [p for pattern in REPORT for p in run.glob(pattern) if p.is_file()]
+    light = [p for pattern in RUN_FILES for p in run.glob(pattern) if p.is_file()]
+    return _copy(report, run, kept) + _copy(light, run, kept / "run")
+
+
+def restore(run: Path, kept: Path) -> int:
+    """Copy ``kept/run`` back into ``run``; return how many files."""
+    return _copy([p for p in (kept / "run").rglob("*") if p.is_file()], kept / "run", run)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("mode", choices=("save", "restore"))
+    parser.add_argument("run", type=Path, help="the benchmark's run folder (benchmark.out)")
+    parser.add_argument("kept", type=Path, help="the committed folder, e.g. docs/results/benchmark_cpu")
+    args = parser.parse_args()
+    count = (save if args.mode == "save" else restore)(args.run, args.kept)
+    print(f"{args.mode}: {count} files")
+
+
+if __name__ == "__main__":
+    main()
