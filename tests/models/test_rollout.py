@@ -7,6 +7,8 @@ import torch
 
 from model_fixtures import features, tiny_world_model
 
+from worldplan.costs import latent_goal_cost, make_cost_fn
+
 
 def _context_and_actions(batch: int = 2, candidates: int = 3, horizon: int = 3) -> tuple[torch.Tensor, ...]:
     return features(batch, 3, 16, 32, seed=0), features(batch, candidates, horizon, 4, seed=1)
@@ -132,3 +134,38 @@ def test_actions_for_an_action_free_model_are_rejected() -> None:
     z, actions = _context_and_actions()
     with pytest.raises(ValueError, match="action-free"):
         tiny_world_model(action_dim=None).rollout(z, actions)
+
+
+@pytest.mark.parametrize("overrides", [{}, {"residual": True}, {"proprio_dim": 2}])
+def test_last_only_rollout_is_the_last_step_of_the_full_one(overrides: dict) -> None:
+    model, (z, actions) = tiny_world_model(**overrides), _context_and_actions()
+    proprio = features(2, 3, 3, 2, seed=5) if overrides.get("proprio_dim") else None
+    with torch.no_grad():
+        full = model.rollout(z, actions, proprio=proprio)
+        last = model.rollout(z, actions, proprio=proprio, last_only=True)
+    assert last.shape == (2, 3, 1, 16, 32)
+    torch.testing.assert_close(last, full[:, :, -1:], rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(last[:, :, 0], model.rollout_naive(z, actions, proprio=proprio)[:, :, -1],
+                               rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("budget_mb", [0.01, 0.05])
+def test_rollouts_chunked_under_a_memory_budget_equal_one_call(budget_mb: float) -> None:
+    model, (z, actions) = tiny_world_model(), _context_and_actions(candidates=7)
+    with torch.no_grad():
+        whole = model.rollout(z, actions)
+        model.memory_budget_mb = budget_mb
+        chunk = model.candidates_per_call(2, 3, 3)
+        chunked = model.rollout(z, actions)
+    assert 1 <= chunk < 7  # the budget does split the candidates
+    torch.testing.assert_close(chunked, whole, rtol=1e-5, atol=1e-6)
+
+
+def test_last_step_cost_equals_the_cost_of_the_full_rollout() -> None:
+    model, (z, actions) = tiny_world_model(), _context_and_actions()
+    goal = features(2, 16, 32, seed=9)
+    with torch.no_grad():
+        reference = latent_goal_cost(model.rollout(z, actions), goal, steps="last")
+        weighted = latent_goal_cost(model.rollout(z, actions), goal, steps="all")
+    torch.testing.assert_close(make_cost_fn(model, z, goal)(actions), reference, rtol=1e-5, atol=1e-7)
+    torch.testing.assert_close(make_cost_fn(model, z, goal, steps="all")(actions), weighted, rtol=1e-5, atol=1e-7)

@@ -158,6 +158,7 @@ def load_eval_model(cfg: DictConfig, env: EnvInfo, device: torch.device) -> Eval
     if path:
         meta = read_checkpoint_meta(path)
         world_model = load_world_model(path, device=device)
+        world_model.memory_budget_mb = cfg.eval.memory_budget_mb
         check_checkpoint(world_model, meta, env.id, env, str(path))
     window = world_model.window if world_model is not None else None
     default_frameskip = int(cfg.env.get("frameskip") or DEFAULT_FRAMESKIP)

@@ -76,6 +76,7 @@ class WorldModel(nn.Module):
     ) -> None:
         super().__init__()
         self.predictor, self.encoder, self.window, self.frame_size = predictor, encoder, window, frame_size
+        self.memory_budget_mb: float | None = None  # rollouts split the candidates to stay under it (None: never)
         if encoder is not None and (encoder.dim, encoder.num_patches) != (
             predictor.arch["feature_dim"], predictor.num_patches
         ):
@@ -202,7 +203,28 @@ class WorldModel(nn.Module):
         """
         actions, proprio, times, targets, n = self._prepare(z_context, actions, proprio, horizon)
         embeddings = self.predictor.action_embedding(actions, proprio)
-        return rollout_shared(self.predictor, z_context, times, targets, embeddings, n, last_only=last_only).float()
+        chunk = self.candidates_per_call(z_context.shape[0], z_context.shape[1], targets.shape[1])
+        if embeddings is None or chunk >= n:
+            return rollout_shared(self.predictor, z_context, times, targets, embeddings, n, last_only=last_only).float()
+        parts = [rollout_shared(self.predictor, z_context, times, targets, part, part.shape[1], last_only=last_only)
+                 for part in embeddings.split(chunk, dim=1)]
+        return torch.cat(parts, 1).float()
+
+    def candidates_per_call(self, batch: int, context: int, horizon: int) -> int:
+        """N per `rollout_shared` call that keeps its activations under ``memory_budget_mb`` (at least 1).
+
+        The estimate counts, per episode and candidate, the keys and values of its own predicted
+        frames in every layer, one layer's attention weights and MLP activations, and the kept
+        predictions, in fp32, doubled for temporaries. Without a budget: no limit.
+        """
+        if self.memory_budget_mb is None:
+            return 2**62
+        arch, p = self.predictor.arch, self.predictor.num_patches
+        width, keys = arch["width"], (context + horizon) * p
+        floats = (arch["depth"] * 2 * horizon * p * width + arch["heads"] * p * keys
+                  + p * width * (arch["mlp_ratio"] + 6) + horizon * p * arch["feature_dim"])
+        per_candidate = 2 * 4 * floats * batch
+        return max(1, int(self.memory_budget_mb * 2**20 // per_candidate))
 
     def rollout_naive(
         self, z_context: torch.Tensor, actions: torch.Tensor | None, *, proprio: torch.Tensor | None = None,
