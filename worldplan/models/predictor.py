@@ -210,6 +210,18 @@ class Predictor(nn.Module):
         """(..., P, W) refined queries and (..., P, D) raw previous frame -> (..., P, D) raw predicted features."""
         return self.destandardize(self.standardized_output(x, self.standardize(previous)))
 
+    def predicted_frame_projection(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """``in_proj`` after ``head`` as one (W, W) weight and (W,) bias, for non-residual predictors.
+
+        A predicted frame becomes memory as ``in_proj(head(norm(x)))``: two linear maps through the
+        feature size D, fused here into one, so a rollout step whose features nobody reads never
+        computes them.
+        """
+        if self.arch["residual"]:
+            raise ValueError("a residual predictor adds the previous frame before in_proj: no fused projection")
+        weight = self.in_proj.weight @ self.head.weight  # (W, D) @ (D, W)
+        return weight, self.in_proj.weight @ self.head.bias + self.in_proj.bias
+
     def standardized_output(self, x: torch.Tensor, previous: torch.Tensor) -> torch.Tensor:
         """(..., P, W) refined queries and (..., P, D) standardised previous frame -> standardised prediction."""
         out = self.head(self.norm(x))

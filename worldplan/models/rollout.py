@@ -57,7 +57,6 @@ def merged_attention(
 def _decode_step(
     predictor: Predictor, ctx: list[tuple[torch.Tensor, torch.Tensor]], own: list[tuple[torch.Tensor, ...] | None],
     angles: tuple[torch.Tensor, torch.Tensor], embedding: torch.Tensor | None, shape: tuple[int, int],
-    previous: torch.Tensor,
 ) -> torch.Tensor:
     """Refine the queries of one future frame for every candidate.
 
@@ -67,10 +66,9 @@ def _decode_step(
         angles: cos, sin (B, 1, P, d/2) of the target frame.
         embedding: (B, N, W) action embedding of this step, or None.
         shape: (B, N).
-        previous: (B, N | 1, P, D) the frame before, standardised (for residual predictors).
 
     Returns:
-        (B, N, P, D) predicted features, standardised.
+        (B, N, P, W) refined queries (`Predictor.standardized_output` maps them to features).
     """
     # Until RoPE places them, the P queries of a candidate are one vector: layer 0 normalises and
     # projects it once per candidate, and the patch axis appears when the angles broadcast.
@@ -81,7 +79,7 @@ def _decode_step(
         own_k, own_v = own[layer] if own[layer] is not None else (None, None)
         attended = merged_attention(q, *ctx[layer], own_k, own_v)
         x = block.update(x, attended.transpose(1, 2))  # (B, N, P, W)
-    return predictor.standardized_output(x, previous)
+    return x
 
 
 def rollout_shared(
@@ -91,7 +89,9 @@ def rollout_shared(
     """Roll out H steps for N candidates with context keys/values computed once per episode.
 
     Predictions stay in standardised units from one step to the next (they are the next step's
-    memory); only the returned ones are mapped back to raw features.
+    memory); only the returned ones are mapped back to raw features. A non-residual predictor's
+    intermediate frames go from refined queries to memory tokens through one fused (W, W) map
+    (`Predictor.predicted_frame_projection`), never through the feature size D.
 
     Args:
         z: (B, T, P, D) context features.
@@ -110,15 +110,18 @@ def rollout_shared(
     cos, sin = predictor.rope.angles(times)
     ctx = [block.keys_values(memory, cos, sin) for block in predictor.blocks]
     own: list[tuple[torch.Tensor, ...] | None] = [None] * len(predictor.blocks)
+    residual = predictor.arch["residual"]
+    fused = None if residual or horizon == 1 else predictor.predicted_frame_projection()
     previous, kept = z_std[:, None, -1], []  # (B, 1, P, D), then (B, N, P, D)
     for step in range(horizon):
         cos_t, sin_t = (a.unsqueeze(1) for a in predictor.rope.angles(target_times[:, step : step + 1]))
         embedding = None if embeddings is None else embeddings[:, :, step]
-        previous = _decode_step(predictor, ctx, own, (cos_t, sin_t), embedding, shape, previous)
-        if not last_only or step + 1 == horizon:
-            kept.append(previous)
+        x = _decode_step(predictor, ctx, own, (cos_t, sin_t), embedding, shape)
+        if residual or not last_only or step + 1 == horizon:
+            previous = predictor.standardized_output(x, previous)  # (B, N, P, D)
+            kept += [] if last_only and step + 1 < horizon else [previous]
         if step + 1 < horizon:
-            new_memory = predictor.in_proj(previous)  # (B, N, P, W)
+            new_memory = predictor.in_proj(previous) if fused is None else F.linear(predictor.norm(x), *fused)
             for layer, block in enumerate(predictor.blocks):
                 k, v = (t.transpose(1, 2) for t in block.keys_values(new_memory, cos_t, sin_t))
                 own[layer] = (k, v) if own[layer] is None else tuple(
