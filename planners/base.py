@@ -2,6 +2,12 @@
 
 Axis legend: B episodes planned at once, N candidates, H horizon (model steps), A action size of one
 model step. Planners import torch alone; they never see a model or an env.
+
+Counting evaluations, the same for every planner: one *evaluation* is one candidate sequence of H
+model steps scored by ``cost_fn`` for one episode, so a call on (B, N, H, A) actions adds N (the world
+model then predicts N x H steps per episode). A call whose costs are back-propagated (a gradient
+step) adds 2N: the backward pass costs about one more forward. ``PlanResult.evaluations`` is the sum
+over one ``plan``'s cost calls; multiply by H for model steps per episode.
 """
 
 from __future__ import annotations
@@ -21,8 +27,10 @@ class PlanResult:
 
     Attributes:
         actions: (B, H, A) the best action sequence per episode, inside the bounds.
-        cost_trace: (B, iterations) best cost seen up to each iteration (non-increasing).
-        evaluations: candidate sequences scored in total per episode (N x iterations).
+        cost_trace: (B, T) best cost seen up to each of T stages, non-increasing: T = iterations for
+            sampling planners, steps + 1 for a gradient planner (the starts, then each step), both for
+            a hybrid, 0 for a planner that scores nothing.
+        evaluations: candidate sequences scored per episode, counted as the module docstring says.
     """
 
     actions: Tensor
@@ -31,9 +39,32 @@ class PlanResult:
 
 
 class Planner(Protocol):
-    """Anything with ``plan``; built with ``horizon``, ``action_low`` / ``action_high`` ((A,)) and a seed."""
+    """What the MPC loop and the evaluation record read from a planner.
+
+    Planners are built with keyword arguments only: ``horizon``, ``action_low`` / ``action_high`` ((A,)),
+    ``seed``, ``device`` and their own hyper-parameters (``build_planner``).
+
+    Attributes:
+        horizon: H, model steps per plan; the MPC loop executes 1..H of them before replanning.
+        action_low: (A,) float32 lower bound of one model-step action, on the planner's device; A is
+            frameskip x the env's action size.
+        action_high: (A,) float32 upper bound, above ``action_low`` everywhere.
+        num_samples: candidates per episode in one cost call (restarts for gradient planners).
+        iterations: search iterations per plan: cost calls of a sampling planner, gradient steps of a
+            gradient planner.
+        evaluations_per_plan: ``PlanResult.evaluations`` of every ``plan`` call, known up front.
+    """
 
     horizon: int
+    action_low: Tensor
+    action_high: Tensor
+    num_samples: int
+    iterations: int
+
+    @property
+    def evaluations_per_plan(self) -> int:
+        """Evaluations one ``plan`` call makes (the budget), counted as the module docstring says."""
+        ...
 
     def plan(self, cost_fn: CostFn, batch_size: int, warm_start: Tensor | None = None) -> PlanResult:
         """Search action sequences for ``batch_size`` episodes.

@@ -14,7 +14,14 @@ import torch
 from torch import Tensor
 
 from worldplan.planners.base import CostFn, PlanResult
-from worldplan.planners.sampling import as_bounds, initial_mean, sample_candidates, score_candidates
+from worldplan.planners.sampling import (
+    SearchResult,
+    as_bounds,
+    initial_mean,
+    merge_best,
+    sample_candidates,
+    score_candidates,
+)
 
 
 def _require(ok: bool, message: str) -> None:
@@ -69,7 +76,11 @@ class GaussianPlanner(abc.ABC):
     def _refit(self, candidates: Tensor, costs: Tensor, mean: Tensor, std: Tensor) -> tuple[Tensor, Tensor]:
         """Return the next (mean, std), each (B, H, A), from candidates (B, N, H, A) and costs (B, N)."""
 
-    @torch.no_grad()
+    @property
+    def evaluations_per_plan(self) -> int:
+        """num_samples x iterations: one cost call of N candidates per iteration."""
+        return self.num_samples * self.iterations
+
     def plan(self, cost_fn: CostFn, batch_size: int, warm_start: Tensor | None = None) -> PlanResult:
         """Search action sequences for ``batch_size`` episodes at once.
 
@@ -81,23 +92,29 @@ class GaussianPlanner(abc.ABC):
 
         Returns:
             PlanResult with actions (B, H, A) the best sequence seen, cost_trace (B, iterations) the
-            best cost after each iteration, evaluations = num_samples x iterations.
+            best cost after each iteration, evaluations = ``evaluations_per_plan``.
+        """
+        return self.search(cost_fn, batch_size, warm_start).plan_result()
+
+    @torch.no_grad()
+    def search(
+        self, cost_fn: CostFn, batch_size: int, warm_start: Tensor | None = None, *, keep: int = 1
+    ) -> SearchResult:
+        """``plan``, keeping the ``keep`` best sequences seen (a hybrid planner refines them).
+
+        Returns:
+            SearchResult with actions (B, K, H, A) and costs (B, K), K = min(keep, sequences seen).
         """
         mean = initial_mean(warm_start, batch_size, self.horizon, self.action_low, self.action_high)
         std = self.init_std.expand_as(mean).clone()
-        best_actions = mean.clone()
-        best_cost = torch.full((batch_size,), float("inf"), device=self.device)
+        best, best_costs = mean.unsqueeze(1)[:, :0], mean.new_empty((batch_size, 0))  # (B, 0, H, A), (B, 0)
         trace = torch.empty((batch_size, self.iterations), device=self.device)
-        rows = torch.arange(batch_size, device=self.device)
         low, high = self.action_low, self.action_high
         for it in range(self.iterations):
             candidates = sample_candidates(mean, std, self.num_samples, low, high, self.generator)  # (B, N, H, A)
             costs = score_candidates(cost_fn, candidates)  # (B, N)
-            it_cost, it_index = costs.min(dim=1)  # (B,)
-            improved = it_cost < best_cost
-            best_actions = torch.where(improved[:, None, None], candidates[rows, it_index], best_actions)
-            best_cost = torch.minimum(best_cost, it_cost)
-            trace[:, it] = best_cost
+            best, best_costs = merge_best(best, best_costs, candidates, costs, keep)
+            trace[:, it] = best_costs[:, 0]
             mean, std = self._refit(candidates, costs, mean, std)
             std = std.clamp(min=self.min_std, max=self.max_std)
-        return PlanResult(actions=best_actions, cost_trace=trace, evaluations=self.num_samples * self.iterations)
+        return SearchResult(actions=best, costs=best_costs, cost_trace=trace, evaluations=self.evaluations_per_plan)

@@ -1,4 +1,4 @@
-"""The parts every sampling planner shares: bounds, sampling, scoring, elites, warm starts.
+"""The parts every planner shares: bounds, sampling, scoring, elites, warm starts, errors.
 
 Axis legend: B episodes planned at once, N candidates, H horizon (model steps), A action size of one
 model step, K elites. Everything here is torch tensor code; nothing knows about models or envs.
@@ -7,18 +7,44 @@ model step, K elites. Everything here is torch tensor code; nothing knows about 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Sequence
 
 import torch
 from torch import Tensor
 
-from worldplan.planners.base import CostFn
+from worldplan.planners.base import CostFn, PlanResult
 
 logger = logging.getLogger(__name__)
 
 
 class NonFiniteCostError(ValueError):
     """The cost function returned no finite cost for some episode (NaN or inf everywhere)."""
+
+
+class NonFiniteGradientError(NonFiniteCostError):
+    """A gradient planner met a NaN or infinite cost or gradient; it never returns a NaN plan."""
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """The best sequences one sampling search saw, best first, with the search's bookkeeping.
+
+    Attributes:
+        actions: (B, K, H, A) the K lowest-cost sequences seen per episode, by increasing cost.
+        costs: (B, K) their costs.
+        cost_trace: (B, iterations) best cost after each iteration (non-increasing).
+        evaluations: counted as ``PlanResult.evaluations``.
+    """
+
+    actions: Tensor
+    costs: Tensor
+    cost_trace: Tensor
+    evaluations: int
+
+    def plan_result(self) -> PlanResult:
+        """The search as a ``PlanResult``: its best sequence, trace and evaluations."""
+        return PlanResult(actions=self.actions[:, 0], cost_trace=self.cost_trace, evaluations=self.evaluations)
 
 
 def as_bounds(
@@ -102,6 +128,19 @@ def sample_candidates(
     return torch.maximum(torch.minimum(candidates, high), low)
 
 
+def check_cost_shape(costs: object, candidates: Tensor) -> Tensor:
+    """Return ``costs`` if it is a (B, N) Tensor for ``candidates`` (B, N, H, A); raise naming the shapes if not."""
+    expected = tuple(candidates.shape[:2])
+    if not isinstance(costs, Tensor):
+        raise TypeError(f"cost_fn must return a Tensor of shape (B, N) = {expected}, got {type(costs).__name__}")
+    if tuple(costs.shape) != expected:
+        raise ValueError(
+            f"cost_fn returned shape {tuple(costs.shape)} for actions of shape {tuple(candidates.shape)}; "
+            f"expected (B, N) = {expected}"
+        )
+    return costs
+
+
 def score_candidates(cost_fn: CostFn, candidates: Tensor) -> Tensor:
     """Call ``cost_fn`` once on all B x N candidates and check what comes back.
 
@@ -115,23 +154,15 @@ def score_candidates(cost_fn: CostFn, candidates: Tensor) -> Tensor:
     Returns:
         (B, N) float32 costs on the candidates' device, +inf where the cost was not finite.
     """
-    expected = tuple(candidates.shape[:2])
-    costs = cost_fn(candidates)
-    if not isinstance(costs, Tensor):
-        raise TypeError(f"cost_fn must return a Tensor of shape (B, N) = {expected}, got {type(costs).__name__}")
-    if tuple(costs.shape) != expected:
-        raise ValueError(
-            f"cost_fn returned shape {tuple(costs.shape)} for actions of shape {tuple(candidates.shape)}; "
-            f"expected (B, N) = {expected}"
-        )
-    costs = costs.detach().to(device=candidates.device, dtype=torch.float32)
+    costs = check_cost_shape(cost_fn(candidates), candidates).detach()
+    costs = costs.to(device=candidates.device, dtype=torch.float32)
     finite = torch.isfinite(costs)
     if finite.all():
         return costs
     dead = torch.nonzero(~finite.any(dim=1)).flatten().tolist()
     if dead:
         raise NonFiniteCostError(
-            f"cost_fn returned no finite cost for episodes {dead} (all {expected[1]} candidates NaN or inf); "
+            f"cost_fn returned no finite cost for episodes {dead} (all {costs.shape[1]} candidates NaN or inf); "
             "check the model outputs and the goal features"
         )
     logger.warning(
@@ -154,6 +185,53 @@ def top_elites(candidates: Tensor, costs: Tensor, num_elites: int) -> tuple[Tens
     elite_costs, index = torch.topk(costs, num_elites, dim=1, largest=False, sorted=True)  # (B, K)
     elites = torch.gather(candidates, 1, index[:, :, None, None].expand(-1, -1, *candidates.shape[2:]))
     return elites, elite_costs
+
+
+def merge_best(
+    best: Tensor, best_costs: Tensor, candidates: Tensor, costs: Tensor, keep: int
+) -> tuple[Tensor, Tensor]:
+    """The ``keep`` lowest-cost sequences of ``best`` and ``candidates`` together, ``best`` first on ties.
+
+    Args:
+        best: (B, K, H, A) sequences kept so far (K may be 0), by increasing cost.
+        best_costs: (B, K) their costs.
+        candidates: (B, N, H, A) newly scored sequences.
+        costs: (B, N) their costs (+inf for non-finite ones).
+        keep: how many to keep.
+
+    Returns:
+        (best (B, K', H, A), best_costs (B, K')) with K' = min(keep, K + N), by increasing cost.
+    """
+    pool, pool_costs = torch.cat([best, candidates], dim=1), torch.cat([best_costs, costs], dim=1)
+    index = torch.sort(pool_costs, dim=1, stable=True).indices[:, :keep]  # (B, K')
+    kept = torch.gather(pool, 1, index[:, :, None, None].expand(-1, -1, *pool.shape[2:]))
+    return kept, torch.gather(pool_costs, 1, index)
+
+
+def colored_noise(shape: Sequence[int], beta: float, generator: torch.Generator, device: torch.device) -> Tensor:
+    """Gaussian noise with power spectral density ~ 1 / f^beta along the time axis, unit variance.
+
+    White noise is filtered in the frequency domain: its rfft along time is scaled by f^(-beta/2)
+    (the zero frequency takes the lowest frequency's scale, 1/H), transformed back, and divided by the
+    filter's exact standard deviation, so every value has variance 1 whatever beta and H. beta = 0 is
+    white noise; 2 is Brownian-like, smooth over time (iCEM's default).
+
+    Args:
+        shape: (..., H, A) the noise shape; time is axis -2.
+        beta: spectrum exponent, >= 0.
+        generator: seeded generator on ``device``.
+        device: where the noise is drawn.
+
+    Returns:
+        (..., H, A) float32 noise.
+    """
+    *lead, horizon, action_dim = shape
+    white = torch.randn((*lead, action_dim, horizon), generator=generator, device=device)  # time last for rfft
+    freqs = torch.fft.rfftfreq(horizon, device=device).clamp_min(1.0 / horizon)  # (H // 2 + 1,)
+    scale = freqs ** (-beta / 2)
+    colored = torch.fft.irfft(torch.fft.rfft(white) * scale, n=horizon)
+    full_spectrum = torch.cat([scale, scale[1 : (horizon + 1) // 2]])  # each frequency of the H-point FFT once
+    return (colored / full_spectrum.square().mean().sqrt()).transpose(-1, -2)
 
 
 def shift_plan(actions: Tensor, steps: int) -> Tensor:

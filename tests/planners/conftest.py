@@ -5,25 +5,14 @@ from __future__ import annotations
 from typing import Callable
 
 import pytest
-import torch
+from planner_cases import ALL_SETTINGS, HIGH, HORIZON, LOW, quadratic_cost
 from torch import Tensor
 
 from worldplan.planners import CEM, MPPI
 from worldplan.planners.gaussian import GaussianPlanner
 
-HORIZON = 3  # H; the tests use A = 2 (LOW, HIGH)
-LOW, HIGH = [-1.0, -1.0], [1.0, 1.0]
-
 # Budgets that solve the test quadratics for every seed tried (0-19); MPPI weights its top 16 (TD-MPC2).
-SETTINGS = {
-    "cem": (CEM, dict(num_samples=128, num_elites=16, iterations=12)),
-    "mppi": (MPPI, dict(num_samples=128, num_elites=16, iterations=20, temperature=0.5)),
-}
-
-
-@pytest.fixture(autouse=True)
-def _two_threads() -> None:
-    torch.set_num_threads(2)
+SETTINGS = {"cem": (CEM, ALL_SETTINGS["cem"]), "mppi": (MPPI, ALL_SETTINGS["mppi"])}
 
 
 @pytest.fixture(params=sorted(SETTINGS))
@@ -43,11 +32,4 @@ def make_planner(request: pytest.FixtureRequest) -> Callable[..., GaussianPlanne
 def quadratic() -> Callable[[Tensor], Callable[[Tensor], Tensor]]:
     """``quadratic(target)`` is the cost ``sum_{h,a} (actions - target)^2`` with target (H, A) or
     (B, 1, H, A) for a different optimum per episode."""
-
-    def build(target: Tensor) -> Callable[[Tensor], Tensor]:
-        def cost(actions: Tensor) -> Tensor:  # (B, N, H, A) -> (B, N)
-            return ((actions - target) ** 2).sum(dim=(-2, -1))
-
-        return cost
-
-    return build
+    return quadratic_cost

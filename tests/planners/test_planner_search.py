@@ -5,10 +5,9 @@ Every test runs for both planners (the ``make_planner`` fixture is parametrized 
 
 from __future__ import annotations
 
-import math
-
 import pytest
 import torch
+from planner_cases import rastrigin
 from torch import Tensor
 
 H, A = 3, 2  # the fixture's horizon and action size
@@ -21,10 +20,6 @@ def test_quadratic_optimum_inside_bounds_is_found(make_planner, quadratic) -> No
 
 
 def test_best_cost_trace_never_increases_on_rastrigin(make_planner) -> None:
-    def rastrigin(actions: Tensor) -> Tensor:  # many local minima; global minimum 0 at 0.1
-        x = 4.0 * (actions - 0.1)
-        return (x**2 - 2.0 * torch.cos(2 * math.pi * x) + 2.0).sum(dim=(-2, -1))
-
     trace = make_planner(num_samples=16, seed=3).plan(rastrigin, batch_size=4).cost_trace  # (B, iters)
     assert torch.all(trace[:, 1:] <= trace[:, :-1])
     assert torch.all(trace[:, -1] < trace[:, 0])
