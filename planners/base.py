@@ -53,6 +53,8 @@ class Planner(Protocol):
         iterations: search iterations per plan: cost calls of a sampling planner, gradient steps of a
             gradient planner.
         evaluations_per_plan: ``PlanResult.evaluations`` of every ``plan`` call, known up front.
+        needs_gradients: whether ``plan`` back-propagates through ``cost_fn`` (the caller then builds a
+            differentiable cost: ``make_cost_fn(..., differentiable=True)``).
     """
 
     horizon: int
@@ -60,6 +62,7 @@ class Planner(Protocol):
     action_high: Tensor
     num_samples: int
     iterations: int
+    needs_gradients: bool
 
     @property
     def evaluations_per_plan(self) -> int:

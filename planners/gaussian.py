@@ -37,6 +37,8 @@ class GaussianPlanner(abc.ABC):
     that is already optimal is returned unchanged.
     """
 
+    needs_gradients = False
+
     def __init__(
         self,
         *,

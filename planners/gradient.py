@@ -47,6 +47,8 @@ class GradientPlanner:
         device: where the actions live and costs are expected.
     """
 
+    needs_gradients = True
+
     def __init__(
         self,
         *,

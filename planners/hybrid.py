@@ -41,6 +41,8 @@ class HybridPlanner:
         device: where candidates live and costs are expected.
     """
 
+    needs_gradients = True
+
     def __init__(
         self,
         *,

@@ -28,6 +28,8 @@ class RandomPlanner:
         device: where actions are drawn.
     """
 
+    needs_gradients = False
+
     num_samples = 1  # one sequence drawn per episode and plan
     iterations = 0  # and never scored
     evaluations_per_plan = 0

@@ -126,7 +126,8 @@ def check_finite(cost: Tensor) -> Tensor:
     return cost
 
 
-def make_cost_fn(model: LatentRolloutModel, z_context: Tensor, z_goal: Tensor, **cost_kwargs: object) -> CostFn:
+def make_cost_fn(model: LatentRolloutModel, z_context: Tensor, z_goal: Tensor, *, differentiable: bool = False,
+                 **cost_kwargs: object) -> CostFn:
     """A planner cost function that rolls ``model`` out from a fixed context and scores against the goal.
 
     The context and goal are encoded once per plan by the caller; every call of the returned function
@@ -136,6 +137,8 @@ def make_cost_fn(model: LatentRolloutModel, z_context: Tensor, z_goal: Tensor, *
         model: anything with ``rollout(z_context (B,T,P,D), actions (B,N,H,A)) -> (B,N,H,P,D)``.
         z_context: (B, T, P, D) latents of the last observed frames.
         z_goal: (B, P, D) goal latents.
+        differentiable: keep the autograd graph from the actions to the costs (gradient planners);
+            otherwise the rollout runs without one.
         **cost_kwargs: keyword arguments of ``latent_goal_cost`` (metric, steps, step_weights, ...).
 
     Returns:
@@ -146,7 +149,7 @@ def make_cost_fn(model: LatentRolloutModel, z_context: Tensor, z_goal: Tensor, *
     last_only = cost_kwargs.get("steps", "last") == "last"  # the model keeps only what the cost reads
 
     def cost_fn(actions: Tensor) -> Tensor:
-        with torch.no_grad():
+        with torch.set_grad_enabled(differentiable):
             z_pred = model.rollout(z_context, actions.to(z_context.device), last_only=last_only)
             cost = latent_goal_cost(z_pred, z_goal, **cost_kwargs)
         return check_finite(cost).to(actions.device)

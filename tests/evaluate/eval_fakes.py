@@ -94,6 +94,7 @@ class SpyPlanner:
         self.envs = envs
         self.horizon = planner.horizon
         self.action_low = planner.action_low
+        self.needs_gradients = planner.needs_gradients
         self.warm_starts: list[Tensor | None] = []
         self.plans: list[Tensor] = []
 

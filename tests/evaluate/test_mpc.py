@@ -17,6 +17,8 @@ from worldplan.planners import CEM, NonFiniteCostError, PlanResult, shift_plan
 class GridPlanner:
     """Scores every constant sequence with per-env-step action in {-1, 0, 1}^2 and returns the best."""
 
+    needs_gradients = False
+
     def __init__(self, horizon: int, frameskip: int) -> None:
         self.horizon = horizon
         grid = torch.tensor(list(itertools.product((-1.0, 0.0, 1.0), repeat=2)))  # (9, 2)

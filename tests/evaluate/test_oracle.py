@@ -12,7 +12,7 @@ import worldplan.envs  # noqa: F401  (registers the worldplan envs)
 from worldplan.envs.base import GoalTask
 from worldplan.evaluate.mpc import run_episodes
 from worldplan.evaluate.oracle import OracleModel
-from worldplan.evaluate.random_policy import RandomPlanner
+from worldplan.planners.random_actions import RandomPlanner
 from worldplan.planners import CEM
 
 ENVS = [(DOT_ID, {}), ("worldplan/Wall-v0", {"image_size": 16})]
@@ -88,11 +88,3 @@ def test_random_planner_runs_through_the_loop_without_rollouts():
     results = run_episodes(envs, tasks, planner, model, frameskip=2, max_env_steps=6)
     assert model.rollout_calls == 0
     assert [(r.steps, r.evaluations, r.cost_traces[0]) for r in results] == [(6, 0, []), (6, 0, [])]
-
-
-def test_random_planner_actions_are_uniform_within_bounds():
-    planner = RandomPlanner(horizon=50, action_low=[-1.0, 0.0], action_high=[1.0, 4.0], seed=0)
-    actions = planner.plan(lambda a: a.sum((-2, -1)), batch_size=40).actions  # (40, 50, 2)
-    low, high = actions.amin(dim=(0, 1)), actions.amax(dim=(0, 1))
-    assert (low >= torch.tensor([-1.0, 0.0])).all() and (high <= torch.tensor([1.0, 4.0])).all()
-    assert torch.allclose(actions.mean(dim=(0, 1)), torch.tensor([0.0, 2.0]), atol=0.05)

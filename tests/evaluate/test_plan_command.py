@@ -98,3 +98,25 @@ def test_plan_command_refuses_a_checkpoint_that_does_not_fit(tmp_path, monkeypat
 def test_plan_command_needs_a_checkpoint_or_a_baseline(tmp_path, capsys):
     assert main(["plan", "preset=tiny", f"workdir={tmp_path}"]) == 1
     assert "eval.checkpoint" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("planner", ["icem", "gd", "cem_gd"])
+def test_every_planner_plans_a_checkpoint_from_the_command_line(tmp_path, monkeypatch, planner):
+    dataset = collect(WALL, {"image_size": 64}, tmp_path / "data", episodes=1, steps=2, policy="random", seed=0,
+                      noise=0.0, progress=False)
+    checkpoint = _tiny_checkpoint(tmp_path / "ckpt", dataset=dataset.path)
+    monkeypatch.chdir(tmp_path)
+    assert main(["plan", "preset=tiny", f"planner={planner}", f"eval.checkpoint={checkpoint}", "workdir=run",
+                 "eval.episodes=1", "eval.video_episodes=0"]) == 0
+    saved = json.loads((tmp_path / "run" / "eval" / f"ckpt-{planner}" / "summary.json").read_text())
+    record = saved["protocol"]["planner"]
+    assert record["name"] == planner and saved["summary"]["evaluations_per_plan"] == record["evaluations_per_plan"]
+
+
+def test_a_gradient_planner_with_the_oracle_is_refused_before_planning(tmp_path, monkeypatch, capsys):
+    dataset = collect(WALL, {"image_size": 64}, tmp_path / "data", episodes=1, steps=2, policy="random", seed=0,
+                      noise=0.0, progress=False)
+    checkpoint = _tiny_checkpoint(tmp_path / "ckpt", dataset=dataset.path)
+    monkeypatch.chdir(tmp_path)
+    assert main(["plan", "preset=tiny", "planner=gd", "eval.model=oracle", f"eval.checkpoint={checkpoint}"]) == 1
+    assert "gradients" in capsys.readouterr().err

@@ -169,3 +169,14 @@ def test_last_step_cost_equals_the_cost_of_the_full_rollout() -> None:
         weighted = latent_goal_cost(model.rollout(z, actions), goal, steps="all")
     torch.testing.assert_close(make_cost_fn(model, z, goal)(actions), reference, rtol=1e-5, atol=1e-7)
     torch.testing.assert_close(make_cost_fn(model, z, goal, steps="all")(actions), weighted, rtol=1e-5, atol=1e-7)
+
+
+def test_a_differentiable_cost_gives_finite_action_gradients_and_leaves_the_weights_alone() -> None:
+    model, (z, actions) = tiny_world_model(), _context_and_actions()
+    model.requires_grad_(False)
+    goal = features(2, 16, 32, seed=9)
+    actions = actions.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(make_cost_fn(model, z, goal, differentiable=True)(actions).sum(), actions)
+    assert torch.isfinite(grad).all() and grad.abs().sum() > 0
+    with pytest.raises(RuntimeError):  # the default cost runs without a graph
+        torch.autograd.grad(make_cost_fn(model, z, goal)(actions).sum(), actions)

@@ -28,10 +28,9 @@ from worldplan.data.episodes import META_FILE, read_meta
 from worldplan.evaluate.metrics import markdown_table
 from worldplan.evaluate.mpc import EvalModel
 from worldplan.evaluate.oracle import OracleModel
-from worldplan.evaluate.random_policy import RandomPlanner
 from worldplan.evaluate.runner import eval_episode_seed, evaluate_episodes, save_evaluation
 from worldplan.models import FrozenEncoder, WorldModel, load_world_model, read_checkpoint_meta, resolve_device
-from worldplan.planners import build_planner
+from worldplan.planners import RandomPlanner, build_planner
 from worldplan.planners.base import Planner
 
 logger = logging.getLogger(__name__)
@@ -159,6 +158,7 @@ def load_eval_model(cfg: DictConfig, env: EnvInfo, device: torch.device) -> Eval
         meta = read_checkpoint_meta(path)
         world_model = load_world_model(path, device=device)
         world_model.memory_budget_mb = cfg.eval.memory_budget_mb
+        world_model.requires_grad_(False)  # planning differentiates the actions (gradient planners), never the weights
         check_checkpoint(world_model, meta, env.id, env, str(path))
     window = world_model.window if world_model is not None else None
     default_frameskip = int(cfg.env.get("frameskip") or DEFAULT_FRAMESKIP)
@@ -182,9 +182,12 @@ def build_eval_planner(cfg: DictConfig, env: EnvInfo, frameskip: int, device: to
         settings = {"name": "random", "horizon": settings["horizon"]}
     else:
         planner = build_planner(**settings, action_low=low, action_high=high, seed=cfg.seed, device=device)
+        if planner.needs_gradients and cfg.eval.model == "oracle":
+            raise ValueError(f"planner={settings['name']} descends gradients through the model, and the oracle "
+                             "(a simulator that renders frames) has none: use a sampling planner (cem, mppi, icem)")
     budget = {"num_samples": planner.num_samples, "iterations": planner.iterations, "horizon": planner.horizon}
     record = {**settings, "budget": budget, "budget_text": "{num_samples}x{iterations}x{horizon}".format(**budget),
-              "evaluations_per_plan": planner.num_samples * planner.iterations, "seed": cfg.seed}
+              "evaluations_per_plan": planner.evaluations_per_plan, "seed": cfg.seed}
     return planner, record
 
 

@@ -8,14 +8,12 @@ from worldplan.evaluate.episode import EpisodeResult
 from worldplan.evaluate.metrics import markdown_table, summarize, wilson_interval
 from worldplan.evaluate.mpc import EvalModel, TrueStateModel, run_episodes
 from worldplan.evaluate.oracle import OracleModel
-from worldplan.evaluate.random_policy import RandomPlanner
 from worldplan.evaluate.runner import eval_episode_seed, evaluate_episodes, save_evaluation
 
 __all__ = [
     "EpisodeResult",
     "EvalModel",
     "OracleModel",
-    "RandomPlanner",
     "TrueStateModel",
     "eval_episode_seed",
     "evaluate_episodes",

@@ -135,7 +135,7 @@ def _plan(
     z_context = _encode(model, np.stack([traces[i].context(context_frames) for i in active]), device)
     if isinstance(model, TrueStateModel):
         model.set_true_states([bases[i].get_state() for i in active])
-    cost_fn = make_cost_fn(model, z_context, z_goal[active], **cost_kwargs)
+    cost_fn = make_cost_fn(model, z_context, z_goal[active], differentiable=planner.needs_gradients, **cost_kwargs)
     result = planner.plan(cost_fn, len(active), warm_start=warm_start)
     seconds = time.perf_counter() - begin
     trace_rows = result.cost_trace.detach().float().cpu().tolist()
