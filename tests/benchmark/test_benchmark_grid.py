@@ -103,9 +103,17 @@ def test_a_resumed_run_skips_what_only_finished_stages_needed(tmp_path: Path) ->
 
 def test_a_stage_is_compared_only_by_the_settings_it_reads(tmp_path: Path) -> None:
     overrides = ["encoder.image_size=56", "planner.iterations=5", "++train.pretrain.steps=5", "data.steps=9", "seed=1"]
-    assert relevant_overrides("collect", overrides) == ["data.steps=9", "seed=1"]
-    assert relevant_overrides("finetune", overrides) == ["encoder.image_size=56", "++train.pretrain.steps=5", "seed=1"]
-    assert relevant_overrides("plan", overrides) == overrides
+    assert relevant_overrides("collect", overrides) == {"data.steps": "9", "seed": "1"}
+    assert relevant_overrides("finetune", overrides) == {"encoder.image_size": "56", "train.pretrain.steps": "5",
+                                                         "seed": "1"}
+    assert relevant_overrides("plan", [*overrides, "seed=2"])["seed"] == "2"  # the last override of a key wins
+    assert relevant_overrides("plan", overrides[::-1]) == relevant_overrides("plan", overrides)
+
+
+def test_each_planner_gets_its_own_budget_overrides(tmp_path: Path) -> None:
+    bench = _bench(tmp_path, "benchmark.planners=[cem,gd]", '+benchmark.planner_overrides.gd=["planner.steps=3"]')
+    plans = {s.cell["planner"]: s for s in all_stages(bench) if s.cell.get("model") == "pretrained"}
+    assert "planner.steps=3" in plans["gd"].overrides and "planner.steps=3" not in plans["cem"].overrides
 
 
 def test_tiny_grid_runs_end_to_end_and_resumes(tmp_path: Path) -> None:

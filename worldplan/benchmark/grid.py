@@ -133,7 +133,7 @@ def model_stages(bench: DictConfig, env: str) -> list[Stage]:
         stages += finetunes
         for planner, (init, finetune) in product(bench.planners, zip(bench.inits, finetunes)):
             stages.append(_plan_stage(bench, env, seed, f"{planner}-{finetune_name(init, size, seed)}",
-                                      finetune.output, (f"planner={planner}", "eval.model=checkpoint"),
+                                      finetune.output, (*planner_choice(bench, planner), "eval.model=checkpoint"),
                                       {"planner": planner, "model": init, "size": size}))
     return stages
 
@@ -155,12 +155,18 @@ def baseline_stages(bench: DictConfig, env: str) -> list[Stage]:
     if "oracle" in bench.baselines and env in (bench.oracle_envs or bench.envs):
         for planner in bench.oracle_planners or bench.planners:
             stages.append(_plan_stage(bench, env, seed, f"{planner}-oracle", reference,
-                                      (f"planner={planner}", "eval.model=oracle", *episodes),
+                                      (*planner_choice(bench, planner), "eval.model=oracle", *episodes),
                                       {"planner": planner, "model": "oracle", "size": None}))
     if "random" in bench.baselines:
         stages.append(_plan_stage(bench, env, seed, "random", reference, ("eval.model=random", *episodes),
                                   {"planner": "random", "model": "random", "size": None}))
     return stages
+
+
+def planner_choice(bench: DictConfig, planner: str) -> tuple[str, ...]:
+    """``planner=<name>`` and that planner's budget overrides (``benchmark.planner_overrides.<name>``)."""
+    own = (bench.get("planner_overrides") or {}).get(planner) or []
+    return (f"planner={planner}", *OmegaConf.to_container(OmegaConf.create(list(own)), resolve=True))
 
 
 def _baseline_episodes(bench: DictConfig) -> tuple[str, ...]:
@@ -196,10 +202,17 @@ def _group(override: str) -> str:
     return override.lstrip("+~").split("=", 1)[0].split(".", 1)[0]
 
 
-def relevant_overrides(kind: str, overrides: list[str]) -> list[str]:
-    """The overrides a stage of ``kind`` depends on (what its record is compared by)."""
+def relevant_overrides(kind: str, overrides: list[str]) -> dict[str, str]:
+    """The settings a stage of ``kind`` depends on, as the config they make: key -> value, the last
+    override of a key winning (so moving a key between the common and a stage's own overrides, or
+    reordering distinct keys, changes nothing; what its record is compared by)."""
     groups = READS.get(kind)
-    return list(overrides) if groups is None else [o for o in overrides if _group(o) in groups]
+    effective = {}
+    for override in overrides:
+        if groups is None or _group(override) in groups:
+            key, _, value = override.lstrip("+~").partition("=")
+            effective[key] = value
+    return effective
 
 
 def stage_overrides(bench: DictConfig, stage: Stage) -> list[str]:
