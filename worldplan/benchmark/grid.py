@@ -21,6 +21,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from worldplan.benchmark.budgets import budget_overrides
 from worldplan.models.checkpoint import MODEL_FILE
 
 STAGES = ("collect", "pretrain", "finetune", "plan")
@@ -117,7 +118,7 @@ def finetune_stage(bench: DictConfig, env: str, init: str, size: int, seed: int)
                  products=(MODEL_FILE,))
 
 
-def _plan_stage(bench: DictConfig, env: str, seed: int, name: str, checkpoint: Path, overrides: tuple[str, ...],
+def plan_stage(bench: DictConfig, env: str, seed: int, name: str, checkpoint: Path, overrides: tuple[str, ...],
                 cell: dict[str, Any]) -> Stage:
     root = env_root(bench, env)
     return Stage("plan", env, (*_base(bench, env, seed), f"eval.name={name}", f"eval.checkpoint={checkpoint}",
@@ -132,7 +133,7 @@ def model_stages(bench: DictConfig, env: str) -> list[Stage]:
         finetunes = [finetune_stage(bench, env, init, size, seed) for init in bench.inits]
         stages += finetunes
         for planner, (init, finetune) in product(bench.planners, zip(bench.inits, finetunes)):
-            stages.append(_plan_stage(bench, env, seed, f"{planner}-{finetune_name(init, size, seed)}",
+            stages.append(plan_stage(bench, env, seed, f"{planner}-{finetune_name(init, size, seed)}",
                                       finetune.output, (*planner_choice(bench, planner), "eval.model=checkpoint"),
                                       {"planner": planner, "model": init, "size": size}))
     return stages
@@ -154,12 +155,25 @@ def baseline_stages(bench: DictConfig, env: str) -> list[Stage]:
     stages = []
     if "oracle" in bench.baselines and env in (bench.oracle_envs or bench.envs):
         for planner in bench.oracle_planners or bench.planners:
-            stages.append(_plan_stage(bench, env, seed, f"{planner}-oracle", reference,
+            stages.append(plan_stage(bench, env, seed, f"{planner}-oracle", reference,
                                       (*planner_choice(bench, planner), "eval.model=oracle", *episodes),
                                       {"planner": planner, "model": "oracle", "size": None}))
     if "random" in bench.baselines:
-        stages.append(_plan_stage(bench, env, seed, "random", reference, ("eval.model=random", *episodes),
+        stages.append(plan_stage(bench, env, seed, "random", reference, ("eval.model=random", *episodes),
                                   {"planner": "random", "model": "random", "size": None}))
+    return stages
+
+
+def sweep_stages(bench: DictConfig) -> list[Stage]:
+    """The planner sweep (``benchmark.sweep``): one plan stage per (env, checkpoint, planner, budget) of
+    checkpoints fine-tuned by an earlier run (``sweep.source``), all at seed ``sweep.seed`` (paired tasks)."""
+    sweep, stages = bench.sweep, []
+    for env, checkpoint, planner, budget in product(bench.envs, sweep.checkpoints, sweep.planners, sweep.budgets):
+        source = Path(sweep.source) / env / "checkpoints" / checkpoint
+        stages.append(plan_stage(bench, env, int(sweep.seed), f"{planner}-b{budget}-{checkpoint}", source,
+                                 (f"planner={planner}", *budget_overrides(planner, int(budget)),
+                                  "eval.model=checkpoint"),
+                                 {"planner": planner, "model": checkpoint, "size": None, "budget": int(budget)}))
     return stages
 
 
@@ -180,6 +194,8 @@ def all_stages(bench: DictConfig) -> list[Stage]:
     unknown = set(bench.baselines) - {"oracle", "random"}
     if unknown:
         raise ValueError(f"benchmark.baselines has unknown entries {sorted(unknown)}: use oracle and/or random")
+    if bench.get("sweep"):
+        return sweep_stages(bench)
     if bench.pretrain_sources not in ("own_env", SHARED):
         raise ValueError(f"benchmark.pretrain_sources={bench.pretrain_sources!r}: use own_env or {SHARED}")
     if bench.pretrain_sources == SHARED:

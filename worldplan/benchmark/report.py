@@ -22,6 +22,7 @@ import numpy as np  # noqa: E402
 
 from worldplan.benchmark.efficiency import EPISODES_FILE, VALIDATION_FILE, write_efficiency_report  # noqa: E402
 from worldplan.benchmark.grid import Stage  # noqa: E402
+from worldplan.benchmark.sweep import write_sweep_report  # noqa: E402
 from worldplan.evaluate.metrics import markdown_table  # noqa: E402
 
 TABLE_COLUMNS = ("env", "planner", "model", "size", "seeds", "episodes", "success", "success_min", "success_max",
@@ -43,7 +44,7 @@ def write_episodes(path: Path, cells: Sequence[dict[str, Any]]) -> None:
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     with tmp.open("w") as out:
         for cell in cells:
-            keys = {k: cell[k] for k in ("env", "planner", "model", "size", "seed")}
+            keys = {k: cell[k] for k in ("env", "planner", "model", "size", "seed", "budget") if k in cell}
             for line in (Path(cell["dir"]) / "episodes.jsonl").read_text().splitlines():
                 episode = json.loads(line)
                 episode["task_seed"] = episode.pop("seed")  # the goal task's seed; "seed" is the cell's
@@ -99,9 +100,9 @@ def validation_records(stages: Sequence[Stage]) -> list[dict[str, Any]]:
     return records
 
 
-def write_report(out: Path, stages: Sequence[Stage]) -> list[dict[str, Any]]:
-    """Write episodes.jsonl, cells.jsonl, validation.jsonl, results.md, efficiency.md and the plots under
-    ``out``; return the table rows."""
+def write_report(out: Path, stages: Sequence[Stage], *, sweep_reference: str | None = None) -> list[dict[str, Any]]:
+    """Write episodes.jsonl, cells.jsonl, validation.jsonl, results.md, the plots and efficiency.md (a
+    planner sweep: planners.md, against ``sweep_reference``) under ``out``; return the table rows."""
     cells = read_cells(stages)
     if not cells:
         raise ValueError(f"no finished evaluations under {out}: run the benchmark first")
@@ -112,6 +113,9 @@ def write_report(out: Path, stages: Sequence[Stage]) -> list[dict[str, Any]]:
     (out / VALIDATION_FILE).write_text("".join(json.dumps(r) + "\n" for r in validation_records(stages)))
     rows = aggregate(cells)
     (out / "results.md").write_text(markdown_table(rows, TABLE_COLUMNS) + "\n")
-    write_efficiency_report(out)
+    if sweep_reference is None:
+        write_efficiency_report(out)
+    else:
+        write_sweep_report(out, sweep_reference)
     plot_success_vs_time(out / "success_vs_time.png", rows)
     return rows

@@ -26,7 +26,7 @@ def run(cfg: DictConfig) -> None:
     save_config(cfg, out)
     start = time.perf_counter()
     seconds = run_benchmark(bench)
-    rows = write_report(out, all_stages(bench))
+    rows = write_report(out, all_stages(bench), sweep_reference=bench.sweep.reference if bench.get("sweep") else None)
     print(markdown_table(rows, TABLE_COLUMNS))
     spent = ", ".join(f"{kind} {s:.0f} s" for kind, s in seconds.items()) or "nothing new to run"
     print(f"benchmark {bench.name}: {time.perf_counter() - start:.0f} s ({spent}); outputs: {out}")
