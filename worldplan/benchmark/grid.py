@@ -127,7 +127,9 @@ def plan_stage(bench: DictConfig, env: str, seed: int, name: str, checkpoint: Pa
 
 
 def model_stages(bench: DictConfig, env: str) -> list[Stage]:
-    """Per (size, seed): both inits fine-tuned, then each evaluated with every planner (same task seeds)."""
+    """Per (size, seed), in the order of ``benchmark.sizes``: both inits fine-tuned, then each evaluated
+    with every planner (same task seeds); the baselines right after the model they take their encoder
+    from (largest size, first seed), so the bounds land early in a long run."""
     stages = []
     for size, seed in product(bench.sizes, bench.seeds):
         finetunes = [finetune_stage(bench, env, init, size, seed) for init in bench.inits]
@@ -136,6 +138,8 @@ def model_stages(bench: DictConfig, env: str) -> list[Stage]:
             stages.append(plan_stage(bench, env, seed, f"{planner}-{finetune_name(init, size, seed)}",
                                       finetune.output, (*planner_choice(bench, planner), "eval.model=checkpoint"),
                                       {"planner": planner, "model": init, "size": size}))
+        if (size, seed) == (max(bench.sizes), bench.seeds[0]):
+            stages += baseline_stages(bench, env)
     return stages
 
 
@@ -200,10 +204,9 @@ def all_stages(bench: DictConfig) -> list[Stage]:
         raise ValueError(f"benchmark.pretrain_sources={bench.pretrain_sources!r}: use own_env or {SHARED}")
     if bench.pretrain_sources == SHARED:
         shared = [s for env in bench.envs for s in collect_stages(bench, env)] + [pretrain_stage(bench, SHARED)]
-        return shared + [s for env in bench.envs for s in model_stages(bench, env) + baseline_stages(bench, env)]
+        return shared + [s for env in bench.envs for s in model_stages(bench, env)]
     return [s for env in bench.envs
-            for s in (*collect_stages(bench, env), pretrain_stage(bench, env), *model_stages(bench, env),
-                      *baseline_stages(bench, env))]
+            for s in (*collect_stages(bench, env), pretrain_stage(bench, env), *model_stages(bench, env))]
 
 
 # Config groups each stage kind reads: a change elsewhere (say the planner budget) leaves finished data
