@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.rollout import A, D, GRID, T, build
+from benchmarks.rollout import GRID, A, D, T, build
 from worldplan.costs import make_cost_fn
 from worldplan.evaluate.metrics import markdown_table
 from worldplan.planners import build_planner

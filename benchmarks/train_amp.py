@@ -14,8 +14,8 @@ from pathlib import Path
 
 import torch
 
-from worldplan.models.predictor import Predictor, smooth_l1
 from worldplan.models.precision import autocast, cpu_has_amx
+from worldplan.models.predictor import Predictor, smooth_l1
 
 CASES = [  # (width, depth, heads, frames L, patches P, batch)
     (128, 4, 4, 4, 16, 32),

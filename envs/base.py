@@ -9,6 +9,7 @@ is reachable in a given number of steps, and decide success from the true state 
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -144,16 +145,28 @@ class GoalEnv(gym.Env, abc.ABC):
         The env is left at the start state with the goal set as its task goal (``set_goal``), so the
         caller can plan from it right away.
         """
+        return self.walk_goal_task(seed, offset, self.goal_policy_action)
+
+    def walk_goal_task(self, seed: int, offset: int, policy: Callable[[np.random.Generator], np.ndarray]) -> GoalTask:
+        """Reset with ``seed``, walk ``offset`` steps of ``policy(rng) -> (A_env,) action``; the end is the goal.
+
+        ``rng`` is seeded with ``seed``. The env is left at the start state (``return_to_start``) with the
+        goal set as its task goal.
+        """
         _, info = self.reset(seed=seed)
-        start = info["state"].copy()
+        start = np.asarray(info["state"]).copy()
         rng = np.random.default_rng(seed)
         for _ in range(offset):
-            self.step(self.goal_policy_action(rng))
+            self.step(policy(rng))
         goal = self.get_state().copy()
         goal_image = self.render()
-        self.set_state(start)
+        self.return_to_start(seed, start)
         self.set_goal(goal)
         return GoalTask(start_state=start, goal_state=goal, goal_image=goal_image, seed=seed, offset=offset)
+
+    def return_to_start(self, seed: int, start: np.ndarray) -> None:
+        """Put the env back at ``start`` ((state_dim,)), the state ``reset(seed=seed)`` gave: ``set_state``."""
+        self.set_state(start)
 
     def goal_policy_action(self, rng: np.random.Generator) -> np.ndarray:
         """One action of the policy that walks from a start to a goal: uniform random by default."""

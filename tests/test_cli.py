@@ -8,7 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from omegaconf import OmegaConf
 
+from worldplan.cli import _with_implied_choices, main
+from worldplan.cli_help import COMMANDS
+from worldplan.config import compose
 from worldplan.data.episodes import EpisodeDataset
 
 POINT_ENV = ["env.id=point_env:worldplan_test/Point-v0", "env.kwargs.image_size=16"]
@@ -24,8 +28,36 @@ def worldplan(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 def test_help_lists_the_subcommands(tmp_path):
     result = worldplan("--help", cwd=tmp_path)
     assert result.returncode == 0
-    for name in ("collect", "datasets", "demo"):
+    for name in COMMANDS:
         assert f"  {name} " in result.stdout
+
+
+def test_subcommand_help_is_not_read_as_an_override(tmp_path):
+    result = worldplan("collect", "env=wall", "--help", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: worldplan collect") and "data.episodes" in result.stdout
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_every_subcommand_help_names_config_keys_that_exist(name, capsys):
+    assert main([name, "-h"]) == 0
+    out = capsys.readouterr().out
+    cfg = compose("config", _with_implied_choices(name, []))
+    missing = object()
+    for key in COMMANDS[name].reads:
+        assert key in out and OmegaConf.select(cfg, key, default=missing) is not missing, key
+    assert f"example: worldplan {name}" in out
+
+
+@pytest.mark.parametrize("flags", [["--cfg"], ["--cfg", "job"]])
+def test_cfg_prints_the_composed_config(flags, capsys):
+    assert main(["envs", "env=pusht", *flags]) == 0
+    assert "id: worldplan/PushT-v0" in capsys.readouterr().out
+
+
+def test_an_unknown_option_exits_2_naming_the_options(capsys):
+    assert main(["envs", "--verbose"]) == 2
+    assert "unknown option '--verbose'" in capsys.readouterr().err
 
 
 def test_unknown_subcommand_exits_2(tmp_path):

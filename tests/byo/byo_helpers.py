@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-
 from user_envs import ref
 
 from worldplan.byo import make_env

@@ -12,9 +12,9 @@ from user_envs import ref
 
 from worldplan.byo import resolve_env
 from worldplan.cli import main
-from worldplan.commands.plan import checkpoint_env, env_identity
 from worldplan.data.collect import collect
 from worldplan.data.episodes import EpisodeDataset
+from worldplan.evaluate.plan import checkpoint_env, env_identity
 
 SLIDE = ["env=gym", f"env.id={ref('SettableSlide')}", "env.image_size=16"]
 

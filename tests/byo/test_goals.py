@@ -8,9 +8,10 @@ import pytest
 from byo_helpers import adapted
 from user_envs import ref
 
-from worldplan.byo import resolve_env, sample_goal_task
+from worldplan.byo import resolve_env
 from worldplan.byo.inner import StateNotSettableError
 from worldplan.data.collect import collect
+from worldplan.evaluate.goals import sample_goal_task
 
 
 def test_random_walk_on_an_unsettable_env_returns_to_the_start_by_replaying_reset():

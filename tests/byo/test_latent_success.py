@@ -8,7 +8,7 @@ from byo_helpers import adapted
 from torch import Tensor
 from user_envs import ref
 
-from worldplan.byo import sample_goal_task
+from worldplan.evaluate.goals import sample_goal_task
 from worldplan.evaluate.mpc import run_episodes
 from worldplan.planners import build_planner
 

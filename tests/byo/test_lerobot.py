@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from ledataset.datasets.lerobot_dataset import LeRobotDataset
 from byo_helpers import assert_same_dataset
+from ledataset.datasets.lerobot_dataset import LeRobotDataset
 from user_envs import ref
 
 from worldplan.byo import resolve_env

@@ -7,8 +7,9 @@ import pytest
 from point_env import ENV_ID
 
 import worldplan.data.collect as collect_module
-from worldplan.data.collect import collect, episode_seed, make_env
+from worldplan.data.collect import collect, episode_seed
 from worldplan.data.episodes import DatasetError, EpisodeDataset
+from worldplan.envs import make_env
 
 KWARGS = {"image_size": 16}
 

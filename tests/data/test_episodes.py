@@ -8,8 +8,7 @@ import shutil
 import numpy as np
 import pytest
 
-from worldplan.data.episodes import (FORMAT_VERSION, DatasetError, DatasetMeta, Episode, EpisodeDataset,
-                                     EpisodeWriter)
+from worldplan.data.episodes import FORMAT_VERSION, DatasetError, DatasetMeta, Episode, EpisodeDataset, EpisodeWriter
 from worldplan.data.stats import RunningStats
 
 SIZE, ACTION_DIM, STATE_DIM = 8, 2, 3

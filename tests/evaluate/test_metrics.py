@@ -34,6 +34,11 @@ def test_wilson_interval_matches_known_values(successes, trials, expected):
     assert wilson_interval(successes, trials) == pytest.approx(expected, abs=1e-5)
 
 
+@pytest.mark.parametrize(("successes", "bound", "exact"), [(0, 0, 0.0), (6, 1, 1.0)])
+def test_wilson_interval_bound_is_exact_at_none_and_all(successes, bound, exact):
+    assert wilson_interval(successes, 6)[bound] == exact
+
+
 def test_wilson_interval_narrows_with_more_trials():
     low_small, high_small = wilson_interval(5, 10)
     low_large, high_large = wilson_interval(50, 100)

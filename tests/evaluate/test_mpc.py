@@ -7,8 +7,8 @@ import itertools
 import numpy as np
 import pytest
 import torch
-
 from eval_fakes import DotEnv, DotModel, SpyPlanner
+
 from worldplan.envs.base import GoalTask
 from worldplan.evaluate.mpc import run_episodes
 from worldplan.planners import CEM, NonFiniteCostError, PlanResult, shift_plan

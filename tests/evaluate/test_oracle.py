@@ -12,8 +12,8 @@ import worldplan.envs  # noqa: F401  (registers the worldplan envs)
 from worldplan.envs.base import GoalTask
 from worldplan.evaluate.mpc import run_episodes
 from worldplan.evaluate.oracle import OracleModel
-from worldplan.planners.random_actions import RandomPlanner
 from worldplan.planners import CEM
+from worldplan.planners.random_actions import RandomPlanner
 
 ENVS = [(DOT_ID, {}), ("worldplan/Wall-v0", {"image_size": 16})]
 

@@ -95,6 +95,12 @@ def test_plan_command_refuses_a_checkpoint_that_does_not_fit(tmp_path, monkeypat
     assert message in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("override", ["env.frameskip=0", "eval.frameskip=0"])
+def test_a_zero_frameskip_is_refused_wherever_it_is_set(tmp_path, capsys, override):
+    assert main(["plan", "preset=tiny", "eval.model=random", f"workdir={tmp_path}", override]) == 1
+    assert f"{override}: frameskip is env steps per model step and must be >= 1" in capsys.readouterr().err
+
+
 def test_plan_command_needs_a_checkpoint_or_a_baseline(tmp_path, capsys):
     assert main(["plan", "preset=tiny", f"workdir={tmp_path}"]) == 1
     assert "eval.checkpoint" in capsys.readouterr().err

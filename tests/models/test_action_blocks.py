@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from model_fixtures import features, randomize_action_blocks, tiny_predictor
+
 from worldplan.models import finetune_parameters, load_pretrained_predictor
 
 

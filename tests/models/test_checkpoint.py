@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from model_fixtures import features, tiny_world_model
+
 from worldplan.models import (
     CheckpointError,
+    checkpoint,
     load_extra_tensors,
     load_pretrained_weights,
     load_weights_into,
@@ -72,6 +73,48 @@ def test_saving_again_replaces_the_checkpoint_atomically(saved, tmp_path: Path) 
     save_checkpoint(path, model, meta={})
     assert torch.equal(load_world_model(path).predictor.head.bias, torch.ones(32))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]
+
+
+def test_replacing_a_checkpoint_never_leaves_the_path_without_one(saved, monkeypatch) -> None:
+    model, path = saved
+    seen: list[bool] = []
+
+    def watched(function):
+        def call(*args, **kwargs):
+            seen.append((path / "meta.json").is_file() and (path / "model.safetensors").is_file())
+            return function(*args, **kwargs)
+        return call
+
+    monkeypatch.setattr(checkpoint.os, "replace", watched(checkpoint.os.replace))
+    monkeypatch.setattr(checkpoint.shutil, "rmtree", watched(checkpoint.shutil.rmtree))
+    monkeypatch.setattr(checkpoint, "_exchange", watched(checkpoint._exchange))
+    save_checkpoint(path, model, meta={"train": {"steps": 20}})
+    assert seen and all(seen)
+    assert load_world_model(path) is not None
+
+
+def test_the_next_save_removes_what_an_interrupted_one_left(saved, tmp_path: Path) -> None:
+    model, path = saved
+    for name in (".tmp-123-ckpt", ".old-456-ckpt"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "model.safetensors").write_bytes(b"half")
+    (tmp_path / ".tmp-1-other").mkdir()
+    save_checkpoint(path, model, meta={})
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".tmp-1-other", "ckpt"]
+
+
+@pytest.mark.parametrize("damage", ["truncated", "pickle"])
+def test_a_damaged_model_file_is_named_with_what_is_wrong(saved, damage) -> None:
+    _, path = saved
+    file = path / "model.safetensors"
+    if damage == "truncated":
+        file.write_bytes(file.read_bytes()[:100])
+    else:
+        torch.save({"w": torch.ones(2)}, file)
+    expected = "truncated or not a safetensors file" if damage == "truncated" else "a torch pickle"
+    with pytest.raises(ValueError, match=f"{file}.* is {expected}") as err:
+        load_world_model(path)
+    assert "SafetensorError" not in str(err.value)
 
 
 def test_a_directory_that_is_not_a_checkpoint_is_not_overwritten(tmp_path: Path) -> None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import torch
-
 from model_fixtures import tiny_predictor
+
 from worldplan.models import smooth_l1
 
 

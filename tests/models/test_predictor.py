@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from model_fixtures import features, tiny_predictor
+
 from worldplan.models import Predictor, smooth_l1
 from worldplan.models.rope import AxialRoPE, apply_rope
 

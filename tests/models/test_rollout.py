@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from model_fixtures import features, tiny_world_model
 
 from worldplan.costs import latent_goal_cost, make_cost_fn

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 import torch
+from model_fixtures import tiny_encoder
 from safetensors.torch import save_file
 
-from model_fixtures import tiny_encoder
 from worldplan.models.weights import WeightsNotFoundError, file_sha256, load_into, locate_weights, read_state_dict
 
 
@@ -99,4 +99,19 @@ def test_unknown_weights_suffix_is_rejected(tmp_path: Path) -> None:
     path = tmp_path / "w.npz"
     path.write_bytes(b"x")
     with pytest.raises(ValueError, match=".safetensors"):
+        tiny_encoder(weights=str(path))
+
+
+def test_a_pickled_model_as_encoder_weights_names_the_file_and_never_advises_unsafe_loading(tmp_path: Path) -> None:
+    path = tmp_path / "whole_model.pth"
+    torch.save(torch.nn.Linear(2, 2), path)  # a whole module, not a state dict
+    with pytest.raises(ValueError, match="whole_model.pth is not a torch file of plain tensors") as err:
+        tiny_encoder(weights=str(path))
+    assert "weights_only" not in str(err.value)
+
+
+def test_a_pickle_renamed_to_safetensors_as_encoder_weights_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "renamed.safetensors"
+    torch.save({"w": torch.ones(2)}, path)
+    with pytest.raises(ValueError, match="renamed.safetensors is a torch pickle"):
         tiny_encoder(weights=str(path))

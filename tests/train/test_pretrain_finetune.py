@@ -99,6 +99,12 @@ def test_a_stage_can_override_the_shared_optimiser_settings(tiny_cfg: Callable) 
     assert (fine.steps, fine.lr) == (cfg.train.steps, cfg.train.lr)
 
 
+def test_an_unknown_stage_override_names_the_key_and_the_valid_ones(tiny_cfg: Callable) -> None:
+    cfg = tiny_cfg("+train.pretrain.stpes=5")
+    with pytest.raises(ValueError, match=r"train\.pretrain\.stpes .*did you mean train\.pretrain\.steps\?.*clip_frames"):
+        settings_for(cfg.train, "pretrain", seed=0)
+
+
 def test_scratch_standardises_with_its_training_episodes_and_pretrained_inherits_the_corpus_statistics(
     tiny_cfg: Callable, workdir: Path
 ) -> None:

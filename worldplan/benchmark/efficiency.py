@@ -26,6 +26,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the headless backend)
 import numpy as np  # noqa: E402
 
+from worldplan.atomic import write_text_atomic  # noqa: E402
 from worldplan.benchmark.paired import paired_difference  # noqa: E402
 from worldplan.evaluate.metrics import markdown_table  # noqa: E402
 
@@ -199,5 +200,5 @@ def write_efficiency_report(folder: Path) -> str:
                       "Success pooled over seeds; difference = pretrained - scratch on the same tasks, paired "
                       "bootstrap 95 % interval; exact McNemar p. Regenerate: "
                       f"`worldplan report path={folder}`.", "", *[h for h in headlines if h], "", *sections])
-    (folder / REPORT_FILE).write_text(text)
+    write_text_atomic(folder / REPORT_FILE, text)
     return text

@@ -8,7 +8,6 @@ over seeds: mean success and the spread (min..max) across seeds.
 from __future__ import annotations
 
 import json
-import os
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,6 +19,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the headless backend)
 import numpy as np  # noqa: E402
 
+from worldplan.atomic import atomic_path, write_text_atomic  # noqa: E402
 from worldplan.benchmark.efficiency import EPISODES_FILE, VALIDATION_FILE, write_efficiency_report  # noqa: E402
 from worldplan.benchmark.grid import Stage  # noqa: E402
 from worldplan.benchmark.sweep import write_sweep_report  # noqa: E402
@@ -41,15 +41,13 @@ def read_cells(stages: Sequence[Stage]) -> list[dict[str, Any]]:
 
 def write_episodes(path: Path, cells: Sequence[dict[str, Any]]) -> None:
     """Every episode of every cell as one JSON line tagged with its cell, written atomically."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with tmp.open("w") as out:
+    with atomic_path(path) as tmp, tmp.open("w") as out:
         for cell in cells:
             keys = {k: cell[k] for k in ("env", "planner", "model", "size", "seed", "budget") if k in cell}
             for line in (Path(cell["dir"]) / "episodes.jsonl").read_text().splitlines():
                 episode = json.loads(line)
                 episode["task_seed"] = episode.pop("seed")  # the goal task's seed; "seed" is the cell's
                 out.write(json.dumps({**keys, **episode}) + "\n")
-    os.replace(tmp, path)
 
 
 def aggregate(cells: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -108,11 +106,11 @@ def write_report(out: Path, stages: Sequence[Stage], *, sweep_reference: str | N
         raise ValueError(f"no finished evaluations under {out}: run the benchmark first")
     out.mkdir(parents=True, exist_ok=True)
     write_episodes(out / EPISODES_FILE, cells)
-    (out / "cells.jsonl").write_text("".join(json.dumps({k: v for k, v in c.items() if k != "protocol"}) + "\n"
+    write_text_atomic(out / "cells.jsonl", "".join(json.dumps({k: v for k, v in c.items() if k != "protocol"}) + "\n"
                                              for c in cells))
-    (out / VALIDATION_FILE).write_text("".join(json.dumps(r) + "\n" for r in validation_records(stages)))
+    write_text_atomic(out / VALIDATION_FILE, "".join(json.dumps(r) + "\n" for r in validation_records(stages)))
     rows = aggregate(cells)
-    (out / "results.md").write_text(markdown_table(rows, TABLE_COLUMNS) + "\n")
+    write_text_atomic(out / "results.md", markdown_table(rows, TABLE_COLUMNS) + "\n")
     if sweep_reference is None:
         write_efficiency_report(out)
     else:

@@ -11,9 +11,9 @@ from pathlib import Path
 from omegaconf import DictConfig
 from tqdm import tqdm
 
+from worldplan.atomic import write_json_atomic
 from worldplan.benchmark.grid import Stage, all_stages, relevant_overrides, stage_overrides
 from worldplan.config import compose
-from worldplan.data.episodes import write_json_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -21,7 +21,7 @@ STAGE_RECORD = "benchmark_stage.json"  # beside each stage's done file: the over
 
 
 def _collect(cfg: DictConfig) -> None:
-    from worldplan.commands.collect import collect_from_config
+    from worldplan.data.collect import collect_from_config
 
     collect_from_config(cfg, progress=False)
 
@@ -39,7 +39,7 @@ def _finetune(cfg: DictConfig) -> None:
 
 
 def _plan(cfg: DictConfig) -> None:
-    from worldplan.commands.plan import plan_from_config
+    from worldplan.evaluate.plan import plan_from_config
 
     plan_from_config(cfg)
 

@@ -18,9 +18,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from worldplan.atomic import write_text_atomic  # noqa: E402
 from worldplan.benchmark.efficiency import read_jsonl  # noqa: E402
 from worldplan.benchmark.paired import paired_difference  # noqa: E402
 from worldplan.evaluate.metrics import markdown_table  # noqa: E402
+
 
 def _rows(episodes: Sequence[dict], cells: Sequence[dict], reference: str) -> list[dict[str, Any]]:
     """Per (env, model, planner, budget): success, spent evaluations and seconds per plan, paired difference."""
@@ -68,5 +70,5 @@ def write_sweep_report(out: Path, reference: str) -> str:
                       markdown_table(rows, ["env", "model", "planner", "budget", "episodes", "success",
                                             "evaluations_per_plan", "seconds_per_plan", f"vs_{reference}", "ci95"],
                                      float_format=".3g"), ""])
-    (out / "planners.md").write_text(text)
+    write_text_atomic(out / "planners.md", text)
     return text

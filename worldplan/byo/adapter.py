@@ -31,11 +31,17 @@ import numpy as np
 from gymnasium import spaces
 
 from worldplan.byo.callables import load_callable
-from worldplan.byo.goals import walk_to_goal
 from worldplan.byo.images import resize_frame
-from worldplan.byo.inner import (LATENT_THRESHOLD, STATE_PROTOCOL_HELP, StateNotSettableError, find_state_protocol,
-                                 first_frame, make_inner_env)
-from worldplan.envs.base import GoalEnv, GoalTask, validate_image_size, validate_render_mode
+from worldplan.byo.inner import (
+    LATENT_THRESHOLD,
+    STATE_PROTOCOL_HELP,
+    StateNotSettableError,
+    find_state_protocol,
+    first_frame,
+    make_inner_env,
+)
+from worldplan.envs.base import GoalEnv, validate_image_size, validate_render_mode
+
 
 def continuous_bounds(space: gym.Space, name: str) -> spaces.Box:
     """``space`` as a float32 Box; raises ValueError unless it is a Box with finite bounds."""
@@ -162,9 +168,20 @@ class AdaptedGoalEnv(GoalEnv):
                              f"and needs set_latent_goal() from the evaluation loop first")
         return self._latent_distance(self.render()) <= self.success_threshold * self._latent_start
 
-    def sample_goal_task(self, seed: int, offset: int) -> GoalTask:
-        """Walk ``offset`` steps of the goal policy from ``reset(seed)``; the end is the goal."""
-        return walk_to_goal(self, seed, offset, self.goal_policy_action)
+    def return_to_start(self, seed: int, start: np.ndarray) -> None:
+        """``set_state(start)``, or, for an env without the state protocol, ``reset(seed)`` again.
+
+        Raises:
+            StateNotSettableError: the second reset gave another start state.
+        """
+        if self.can_set_state:
+            self.set_state(start)
+            return
+        _, info = self.reset(seed=seed)
+        if not np.array_equal(info["state"], start):
+            raise StateNotSettableError(
+                f"reset(seed={seed}) of {self.name} gave another start state the second time, so the start of a "
+                f"walked goal cannot be restored without setting the state: {STATE_PROTOCOL_HELP}")
 
     def close(self) -> None:
         """Close the user's env."""

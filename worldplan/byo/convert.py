@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from worldplan.data.episodes import FORMAT_NAME, DatasetMeta, DatasetError, Episode
+from worldplan.data.episodes import FORMAT_NAME, DatasetError, DatasetMeta, Episode
 
 IMPORTED_POLICY = "imported"  # DatasetMeta.policy of data whose collection policy is unknown
 UNKNOWN_SEED = -1  # episode and base seed of data whose reset seeds are unknown (docs/dataset-format.md)

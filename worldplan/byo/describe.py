@@ -5,7 +5,7 @@ Shipped envs are described from their class (no instance is made): the first doc
 of the docstring, the
 ``success_threshold`` and the control rate. An adapted (bring-your-own) env is made once and
 described from what the adapter found: state source and size, whether its state can be set, the
-success source, and the goal sources it supports.
+and success source (``worldplan envs`` adds the goal sources it supports).
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from typing import Any
 import gymnasium as gym
 from gymnasium.envs.registration import load_env_creator
 
-from worldplan.byo.goals import GOAL_SOURCES
 from worldplan.byo.inner import LATENT_THRESHOLD
 
 BULLETS = ("State", "Action", "Success", "Goal policy")
@@ -41,14 +40,6 @@ def describe_registered(env_id: str) -> dict[str, Any]:
             "fps": cls.metadata.get("render_fps")}
 
 
-def supported_goal_sources(env: Any) -> list[str]:
-    """The goal sources an (unwrapped) goal env can use."""
-    settable = getattr(env, "can_set_state", True)
-    latent = getattr(env, "success_source", "env") == LATENT_THRESHOLD
-    needs = {"state": settable, "dataset": settable, "image": latent}
-    return [source for source in GOAL_SOURCES if needs.get(source, True)]
-
-
 def describe_adapted(env: Any, env_cfg: dict[str, Any]) -> dict[str, Any]:
     """The description of an adapted env instance (``AdaptedGoalEnv``), made from ``env_cfg``."""
     state_dim = int(env.reset(seed=0)[1]["state"].size)
@@ -59,4 +50,4 @@ def describe_adapted(env: Any, env_cfg: dict[str, Any]) -> dict[str, Any]:
             "State": f"{state_dim} values from {env.state_source}; "
                      f"{'settable' if env.can_set_state else 'not settable (no get_state/set_state)'}",
             "Action": f"{env.action_space}", "Success": success, "success_threshold": env.success_threshold,
-            "fps": env.metadata["render_fps"], "goal sources": ", ".join(supported_goal_sources(env))}
+            "fps": env.metadata["render_fps"]}

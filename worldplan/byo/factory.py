@@ -1,8 +1,8 @@
-"""The one env factory: ``make_env(env_cfg)`` for shipped goal envs and bring-your-own envs alike.
+"""Env configs to envs: ``make_env(env_cfg)`` for shipped goal envs and bring-your-own envs alike.
 
 ``resolve_env(env_cfg)`` turns an env config into the ``(gym id, kwargs)`` pair that datasets,
 checkpoints and results record, and that ``gymnasium.make(id, **kwargs)`` recreates anywhere
-worldplan is installed:
+worldplan is installed; ``make_env`` hands that pair to the one env factory, ``worldplan.envs.make_env``:
 
 - a registered worldplan ``GoalEnv`` (``worldplan/Wall-v0``, or ``module:id`` of one) is used as it is;
 - anything else (a Gymnasium id, ``module:Class``, ``file.py:Class``, ``dmc:<domain>-<task>``) goes
@@ -20,6 +20,7 @@ from gymnasium.envs.registration import load_env_creator
 from omegaconf import DictConfig, OmegaConf
 
 from worldplan.byo.callables import import_module
+from worldplan.envs import make_env as make_env_from_id
 from worldplan.envs.base import GoalEnv
 
 ADAPTER_ENV_ID = "worldplan-byo/Adapter-v0"
@@ -70,8 +71,10 @@ def resolve_env(env_cfg: Mapping[str, Any] | DictConfig) -> tuple[str, dict[str,
 
 
 def make_env(env_cfg: Mapping[str, Any] | DictConfig, *, max_steps: int | None = None) -> gym.Env:
-    """``gym.make`` the env ``env_cfg`` describes (see ``resolve_env``); ``max_steps`` sets a time limit."""
-    env_id, kwargs = resolve_env(env_cfg)
-    limit = {} if max_steps is None else {"max_episode_steps": max_steps}
-    return gym.make(env_id, **limit, **kwargs)
+    """The env ``env_cfg`` describes (see ``resolve_env``); ``max_steps`` sets a time limit.
+
+    Raises:
+        ValueError: see ``resolve_env`` and ``worldplan.envs.make_env``.
+    """
+    return make_env_from_id(*resolve_env(env_cfg), max_steps=max_steps)
 

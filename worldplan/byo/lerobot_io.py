@@ -21,7 +21,6 @@ the usual yuv420p.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +29,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from worldplan.atomic import atomic_path, write_json_atomic
 from worldplan.byo.convert import ConversionReport, carried_meta, empty_output
-from worldplan.data.episodes import DatasetMeta, EpisodeDataset, write_json_atomic
+from worldplan.data.episodes import DatasetMeta, EpisodeDataset
 from worldplan.data.stats import RunningStats
 
 CODEBASE_VERSION = "v3.0"
@@ -83,18 +83,13 @@ def _features(meta: DatasetMeta, fps: float, lossless: bool) -> dict[str, Any]:
 
 def write_video(path: Path, frames: np.ndarray, fps: float, *, lossless: bool) -> None:
     """(n, S, S, 3) uint8 frames -> H.264 mp4 at ``fps``: RGB with crf 0 (lossless) or yuv420p; atomic."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}.mp4")
     codec = {"codec": "libx264rgb", "pixelformat": "rgb24", "output_params": ["-crf", "0", "-preset", "fast"],
              "macro_block_size": 1} if lossless else {"codec": "libx264", "pixelformat": "yuv420p",
                                                       "macro_block_size": 2}
-    try:
-        with imageio.get_writer(tmp, format="FFMPEG", fps=fps, ffmpeg_log_level="error", **codec) as writer:
-            for frame in frames:
-                writer.append_data(frame)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_path(path) as tmp, imageio.get_writer(tmp, format="FFMPEG", fps=fps, ffmpeg_log_level="error",
+                                                      **codec) as writer:
+        for frame in frames:
+            writer.append_data(frame)
 
 
 class _FeatureStats:

@@ -22,8 +22,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from worldplan.byo.convert import (IMPORTED_POLICY, UNKNOWN_SEED, ConversionReport, check_episode, empty_output,
-                                   restore_meta)
+from worldplan.byo.convert import (
+    IMPORTED_POLICY,
+    UNKNOWN_SEED,
+    ConversionReport,
+    check_episode,
+    empty_output,
+    restore_meta,
+)
 from worldplan.byo.images import resize_frames, to_rgb
 from worldplan.byo.lerobot_io import ACTION_KEY, STATE_KEY, WORLDPLAN_FILE
 from worldplan.data.episodes import DatasetError, DatasetMeta, Episode, EpisodeWriter

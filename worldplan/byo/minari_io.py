@@ -23,8 +23,15 @@ from minari.data_collector.episode_buffer import EpisodeBuffer
 
 from worldplan.byo.adapter import continuous_bounds
 from worldplan.byo.callables import import_module
-from worldplan.byo.convert import (IMPORTED_POLICY, UNKNOWN_SEED, ConversionReport, carried_meta, check_episode,
-                                   empty_output, restore_meta)
+from worldplan.byo.convert import (
+    IMPORTED_POLICY,
+    UNKNOWN_SEED,
+    ConversionReport,
+    carried_meta,
+    check_episode,
+    empty_output,
+    restore_meta,
+)
 from worldplan.byo.factory import make_env, resolve_env
 from worldplan.byo.images import resize_frames, to_rgb
 from worldplan.byo.inner import STATE_PROTOCOL_HELP, StateNotSettableError

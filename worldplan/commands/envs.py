@@ -14,6 +14,7 @@ from worldplan.byo import make_env, resolve_env
 from worldplan.byo.describe import describe_adapted, describe_registered
 from worldplan.byo.factory import ADAPTER_GYM_ID
 from worldplan.envs import ENV_IDS
+from worldplan.evaluate.goals import supported_goal_sources
 
 KEYS = ("summary", "State", "Action", "Success", "success_threshold", "fps", "Goal policy", "goal sources")
 
@@ -36,6 +37,7 @@ def run(cfg: DictConfig) -> None:
     if env_id == ADAPTER_GYM_ID:
         env = make_env(env_cfg)
         try:
-            print(format_env(describe_adapted(env.unwrapped, env_cfg), configured=True))
+            sources = ", ".join(supported_goal_sources(env.unwrapped))
+            print(format_env({**describe_adapted(env.unwrapped, env_cfg), "goal sources": sources}, configured=True))
         finally:
             env.close()

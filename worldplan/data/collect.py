@@ -7,19 +7,24 @@ and a collection that is killed and resumed ends identical to an uninterrupted o
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from omegaconf import DictConfig
 from tqdm import tqdm
 
-from worldplan.data.episodes import DatasetMeta, Episode, EpisodeDataset, EpisodeWriter
-from worldplan.envs import ENV_IDS, GoalEnv, validate_image_size
+from worldplan.byo import resolve_env
+from worldplan.config import save_config
+from worldplan.data.episodes import META_FILE, DatasetMeta, Episode, EpisodeDataset, EpisodeWriter, read_meta
+from worldplan.data.video import write_dataset_preview
+from worldplan.envs import GoalEnv, make_env
 
 POLICIES = ("random", "goal_directed")
 # The policy's random stream is seeded with (episode seed, POLICY_STREAM): independent of the env's.
@@ -35,41 +40,6 @@ def episode_seed(base_seed: int, index: int) -> int:
     if base_seed < 0 or index < 0:
         raise ValueError(f"seeds and episode indices must be >= 0, got seed={base_seed}, index={index}")
     return int(np.random.SeedSequence([base_seed, index]).generate_state(1)[0])
-
-
-def make_env(env_id: str, env_kwargs: dict[str, Any], *, max_steps: int | None = None) -> gym.Env:
-    """``gym.make`` a registered ``GoalEnv`` with a Box action space of finite bounds.
-
-    Args:
-        env_id: a registered id, or ``"module:id"`` to import ``module`` (which registers it) first.
-        env_kwargs: keyword arguments of the env, e.g. ``{"image_size": 64}``.
-        max_steps: overrides the registered episode step limit when given.
-
-    Raises:
-        ValueError: for an unknown id (listing the registered worldplan envs), a bad ``image_size``,
-            or an env that is not a ``GoalEnv`` with bounded continuous actions.
-    """
-    module, _, name = env_id.rpartition(":")
-    if module:
-        try:
-            importlib.import_module(module)
-        except ImportError as err:
-            raise ValueError(f"env id {env_id!r}: cannot import module {module!r} ({err})") from err
-    if name not in gym.registry:
-        raise ValueError(f"unknown env id {name!r}; registered worldplan envs: {list(ENV_IDS)} "
-                         f"(or give 'module:id' for an env that module registers)")
-    if "image_size" in env_kwargs:
-        validate_image_size(env_kwargs["image_size"])
-    limit = {} if max_steps is None else {"max_episode_steps": max_steps}
-    env = gym.make(name, **limit, **env_kwargs)
-    if not isinstance(env.unwrapped, GoalEnv):
-        env.close()
-        raise ValueError(f"env {name!r} is a {type(env.unwrapped).__name__}, not a worldplan GoalEnv")
-    space = env.action_space
-    if not isinstance(space, gym.spaces.Box) or not (np.isfinite(space.low).all() and np.isfinite(space.high).all()):
-        env.close()
-        raise ValueError(f"env {name!r} needs a Box action space with finite bounds, has {space}")
-    return env
 
 
 def make_policy(env: gym.Env, name: str, noise: float) -> Policy:
@@ -141,7 +111,7 @@ def collect(env_id: str, env_kwargs: dict[str, Any], out: str | Path, *, episode
     Episodes already in ``out`` (same env and settings) are kept and skipped.
 
     Raises:
-        ValueError: bad settings or env (see ``make_env``); ``DatasetError`` if ``out`` holds another
+        ValueError: bad settings or env (see ``worldplan.envs.make_env``); ``DatasetError`` if ``out`` holds another
             dataset or unrelated files.
     """
     if episodes < 0 or steps < 1:
@@ -171,3 +141,33 @@ def collect(env_id: str, env_kwargs: dict[str, Any], out: str | Path, *, episode
     finally:
         env.close()
     return writer.dataset()
+
+
+@dataclass(frozen=True)
+class CollectResult:
+    """What one ``collect_from_config`` call produced."""
+
+    dataset: EpisodeDataset
+    preview: Path | None
+    new_episodes: int
+    new_frames: int
+    seconds: float
+
+
+def collect_from_config(cfg: DictConfig, *, progress: bool = True) -> CollectResult:
+    """Collect (or resume) the dataset ``cfg`` describes, save the config beside it, write its preview."""
+    data = cfg.data
+    out = Path(data.out)
+    existing = read_meta(out) if (out / META_FILE).exists() else None
+    episodes_before = len(existing.episodes) if existing else 0
+    frames_before = existing.num_frames if existing else 0
+    start = time.perf_counter()
+    dataset = collect(*resolve_env(cfg.env), out,
+                      episodes=data.episodes, steps=data.steps, policy=data.policy, seed=cfg.seed,
+                      noise=data.noise, progress=progress)
+    seconds = time.perf_counter() - start
+    save_config(cfg, out)
+    preview = write_dataset_preview(dataset, out / "preview.mp4", episodes=data.video_episodes)
+    return CollectResult(dataset=dataset, preview=preview, new_episodes=len(dataset) - episodes_before,
+                         new_frames=dataset.meta.num_frames - frames_before, seconds=seconds)
+

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import shutil
 from dataclasses import asdict, dataclass, field, fields
@@ -25,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from worldplan import __version__
+from worldplan.atomic import TMP_PREFIX, atomic_path, write_json_atomic
 from worldplan.data.stats import RunningStats
 
 FORMAT_NAME = "worldplan-episodes"
@@ -111,13 +111,6 @@ class DatasetMeta:
     def to_json(self) -> dict[str, Any]:
         """The full ``meta.json`` object."""
         return {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, **asdict(self)}
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write ``data`` as JSON to a temporary file beside ``path``, then rename it over ``path``."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(data, indent=1))
-    os.replace(tmp, path)
 
 
 def read_meta(path: str | Path) -> DatasetMeta:
@@ -280,7 +273,7 @@ class EpisodeWriter:
         episodes.mkdir(exist_ok=True)
         for child in sorted(episodes.iterdir()):
             numbered = re.fullmatch(r"ep_(\d{6})", child.name)
-            if child.name.startswith(".tmp-") or (numbered and int(numbered.group(1)) >= listed):
+            if child.name.startswith(TMP_PREFIX) or (numbered and int(numbered.group(1)) >= listed):
                 log.warning("removing %s left by an interrupted collection", child)
                 shutil.rmtree(child)
 
@@ -299,11 +292,10 @@ class EpisodeWriter:
             if array.shape != shape or array.dtype != dtype:
                 raise ValueError(f"episode {name} is {array.dtype} {array.shape}; dataset expects {dtype} {shape}")
         final = _episode_dir(self.path, index)
-        tmp = final.with_name(f".tmp-{final.name}-{os.getpid()}")
-        tmp.mkdir()
-        for name in ("frames", "actions", "states"):
-            np.save(tmp / f"{name}.npy", getattr(episode, name))
-        os.rename(tmp, final)
+        with atomic_path(final) as tmp:
+            tmp.mkdir()
+            for name in ("frames", "actions", "states"):
+                np.save(tmp / f"{name}.npy", getattr(episode, name))
         self._stats["action"].update(episode.actions)
         self._stats["state"].update(episode.states)
         self.meta.episodes.append({"index": index, "seed": int(episode.seed), "length": episode.length})

@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,7 +32,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from worldplan.data.episodes import EpisodeDataset, write_json_atomic
+from worldplan.atomic import atomic_path, write_json_atomic
+from worldplan.data.episodes import EpisodeDataset
 from worldplan.data.windows import NonFiniteDataError, Track
 
 __all__ = [
@@ -269,10 +269,8 @@ def _needs_encoding(directory: Path, record: dict[str, Any], source: FrameSource
 
 
 def _save_npy_atomic(path: Path, array: np.ndarray) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as handle:
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
         np.save(handle, array)
-    os.replace(tmp, path)
 
 
 def _encode_item(source: FrameSource, index: int, encoder: torch.nn.Module, batch_size: int, device: torch.device) -> np.ndarray:

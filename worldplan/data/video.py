@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 from pathlib import Path
 from typing import Any
 
 import imageio.v2 as imageio
 import numpy as np
 
-from worldplan.data.episodes import EpisodeDataset, write_json_atomic
+from worldplan.atomic import atomic_path, write_json_atomic
+from worldplan.data.episodes import EpisodeDataset
 
 MIN_SIDE = 256          # frames are upscaled by an integer factor until their short side is >= this
 MACRO_BLOCK = 16        # H.264 encodes in 16-px blocks: frames are padded to a multiple of it
@@ -113,16 +113,10 @@ def write_video(path: str | Path, frames: np.ndarray, fps: float, *, metadata: d
     pad_h, pad_w = (-video.shape[1]) % MACRO_BLOCK, (-video.shape[2]) % MACRO_BLOCK
     if pad_h or pad_w:
         video = np.pad(video, ((0, 0), (0, pad_h), (0, pad_w), (0, 0)), mode="edge")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}.mp4")
-    try:
-        with imageio.get_writer(tmp, format="FFMPEG", fps=fps, codec="libx264", macro_block_size=MACRO_BLOCK,
-                                ffmpeg_log_level="error") as writer:
-            for frame in video:
-                writer.append_data(frame)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_path(path) as tmp, imageio.get_writer(tmp, format="FFMPEG", fps=fps, codec="libx264",
+                                                      macro_block_size=MACRO_BLOCK, ffmpeg_log_level="error") as writer:
+        for frame in video:
+            writer.append_data(frame)
     sidecar = {**metadata, "frames": int(frames.shape[0]), "fps": float(fps),
                "source_size": list(frames.shape[1:3]), "video_size": list(video.shape[1:3])}
     write_json_atomic(path.with_name(path.name + ".json"), sidecar)

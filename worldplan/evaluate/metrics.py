@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from worldplan.data.episodes import write_json_atomic
+from worldplan.atomic import write_json_atomic, write_text_atomic
 from worldplan.evaluate.episode import EpisodeResult
 
 Z_95 = 1.959963984540054  # two-sided 95 % normal quantile
@@ -31,7 +30,8 @@ def wilson_interval(successes: int, trials: int, z: float = Z_95) -> tuple[float
         z: normal quantile of the interval.
 
     Returns:
-        (low, high) within [0, 1].
+        (low, high) within [0, 1]; exactly 0 for no successes and 1 for all (where rounding of
+        ``centre - half`` would leave ~1e-17).
     """
     if trials < 1 or not 0 <= successes <= trials:
         raise ValueError(f"need 0 <= successes <= trials and trials >= 1, got {successes} of {trials}")
@@ -39,7 +39,9 @@ def wilson_interval(successes: int, trials: int, z: float = Z_95) -> tuple[float
     denom = 1 + z * z / trials
     centre = (p + z * z / (2 * trials)) / denom
     half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+    low = 0.0 if successes == 0 else max(0.0, centre - half)
+    high = 1.0 if successes == trials else min(1.0, centre + half)
+    return low, high
 
 
 def _mean_finite(values: Sequence[float]) -> float | None:
@@ -86,10 +88,7 @@ def summarize(results: Sequence[EpisodeResult]) -> dict[str, Any]:
 def write_episodes_jsonl(path: str | Path, results: Sequence[EpisodeResult]) -> Path:
     """Write one JSON line per episode (``EpisodeResult.to_record``), atomically."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text("".join(json.dumps(r.to_record()) + "\n" for r in results))
-    os.replace(tmp, path)
+    write_text_atomic(path, "".join(json.dumps(r.to_record()) + "\n" for r in results))
     return path
 
 

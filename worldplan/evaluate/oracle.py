@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from worldplan.envs import make_env
 from worldplan.envs.base import GoalEnv
 
 
@@ -61,7 +62,7 @@ class OracleModel:
     def set_true_states(self, states: Sequence[np.ndarray]) -> None:
         """Plan the next ``rollout`` from these true states, one (state_dim,) array per episode."""
         while len(self._copies) < len(states):
-            env = gym.make(self.env_id, **self.env_kwargs)
+            env = make_env(self.env_id, self.env_kwargs)
             env.reset(seed=len(self._copies))
             self._wrapped.append(env)
             self._copies.append(env.unwrapped)

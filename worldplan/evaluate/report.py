@@ -7,7 +7,6 @@ no global pyplot state).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from worldplan.atomic import atomic_path
 from worldplan.data.video import side_by_side, write_video
 from worldplan.evaluate.episode import EpisodeResult
 
@@ -84,8 +84,6 @@ def plot_cost_traces(path: str | Path, results: Sequence[EpisodeResult], *, titl
     axes.legend()
     figure.tight_layout()
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}.png")
-    figure.savefig(tmp, format="png")
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, format="png")
     return path

@@ -19,9 +19,10 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from worldplan.byo.goals import sample_goal_task
+from worldplan.envs import make_env
 from worldplan.envs.base import GoalEnv, GoalTask
 from worldplan.evaluate.episode import EpisodeResult
+from worldplan.evaluate.goals import sample_goal_task
 from worldplan.evaluate.metrics import summarize, write_episodes_jsonl, write_summary
 from worldplan.evaluate.mpc import EvalModel, run_episodes
 from worldplan.evaluate.report import plot_cost_traces, write_episode_videos
@@ -47,7 +48,7 @@ def sample_tasks(envs: Sequence[gym.Env], seeds: Sequence[int], *, goal_source: 
     Args:
         envs: goal envs (wrappers allowed), one per seed.
         seeds: the episodes' seeds.
-        goal_source: one of ``worldplan.byo.GOAL_SOURCES``; "random_walk": the env's ``sample_goal_task``
+        goal_source: one of ``worldplan.evaluate.goals.GOAL_SOURCES``; "random_walk": the env's ``sample_goal_task``
             (its goal policy for ``offset`` steps).
         offset: env steps between start and goal.
         goal_params: the goal source's parameters (``cfg.goal``).
@@ -89,7 +90,7 @@ def evaluate_episodes(
     """Run one episode per seed, ``batch_size`` at a time, through ``run_episodes``.
 
     Args:
-        env_id, env_kwargs: how each episode's env is made (``gymnasium.make``).
+        env_id, env_kwargs: how each episode's env is made (``worldplan.envs.make_env``).
         seeds: one goal-task seed per episode.
         goal_source, goal_offset, goal_params: see ``sample_tasks``.
         planner, model: as in ``run_episodes``.
@@ -103,7 +104,7 @@ def evaluate_episodes(
     """
     if batch_size < 1 or not seeds:
         raise ValueError(f"need batch_size >= 1 and at least one episode, got {batch_size} and {len(seeds)}")
-    envs = [gym.make(env_id, **env_kwargs) for _ in range(min(batch_size, len(seeds)))]
+    envs = [make_env(env_id, env_kwargs) for _ in range(min(batch_size, len(seeds)))]
     results: list[EpisodeResult] = []
     try:
         for first in range(0, len(seeds), batch_size):

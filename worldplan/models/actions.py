@@ -12,13 +12,9 @@ exactly the action-free predictor's: fine-tuning starts from the pretrained mode
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
-
-if TYPE_CHECKING:
-    from worldplan.models.predictor import Predictor
 
 FINETUNE_MODES = ("actions", "all")
 
@@ -88,8 +84,11 @@ class ActionConditioner(nn.Module):
         return None if index is None else self.blocks[index](e)
 
 
-def load_pretrained_predictor(target: Predictor, source: Predictor | Mapping[str, torch.Tensor]) -> None:
+def load_pretrained_predictor(target: nn.Module, source: nn.Module | Mapping[str, torch.Tensor]) -> None:
     """Copy an action-free (pretrained) predictor's weights into ``target``; action blocks are kept.
+
+    ``target`` and ``source`` are ``worldplan.models.predictor.Predictor`` instances (or ``source`` a state
+    dict); they are typed as modules because the predictor imports this module.
 
     Every non-action tensor of ``target`` must exist in ``source`` with the same shape. Action-block
     tensors in ``source`` (a conditioned checkpoint) are loaded too when they fit.
@@ -116,11 +115,11 @@ def load_pretrained_predictor(target: Predictor, source: Predictor | Mapping[str
                 own[key].copy_(value)
 
 
-def finetune_parameters(predictor: Predictor, mode: str) -> list[nn.Parameter]:
+def finetune_parameters(predictor: nn.Module, mode: str) -> list[nn.Parameter]:
     """Set ``requires_grad`` for fine-tuning and return the trainable parameters.
 
     Args:
-        predictor: an action-conditioned `Predictor`.
+        predictor: an action-conditioned ``Predictor`` (its ``actions`` attribute holds the action blocks).
         mode: ``"actions"`` trains only the action blocks (and their embedding); ``"all"`` trains
             everything.
 

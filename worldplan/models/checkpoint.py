@@ -5,17 +5,25 @@ architecture, encoder settings and identity (weights source and SHA-256), prepro
 window, action / proprio normalisation, worldplan version, git commit, and the caller's ``meta``
 (e.g. ``{"train": ...}``). Encoder weights are stored only when they are random (they cannot be
 found again otherwise); pretrained DINOv2 weights are looked up again on load and their hash
-checked. Directories are written to a temporary sibling and renamed into place.
+checked.
+
+A checkpoint is written to a temporary sibling directory (``worldplan.atomic.temp_path``) and then
+swapped with the older one in one step (Linux ``renameat2(RENAME_EXCHANGE)``), so the path always
+holds a complete checkpoint; where the swap is unsupported the older one is moved aside first (a
+moment without a checkpoint). Temporary and moved-aside directories that a killed save left behind
+are removed by the next save to the same path.
 """
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
@@ -23,18 +31,21 @@ from typing import Any
 
 import torch
 from omegaconf import DictConfig, ListConfig, OmegaConf
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 import worldplan
+from worldplan.atomic import temp_path
 from worldplan.models.actions import load_pretrained_predictor
 from worldplan.models.encoder import FrozenEncoder
 from worldplan.models.predictor import Predictor
+from worldplan.models.weights import read_safetensors
 from worldplan.models.world_model import DataWindow, WorldModel
 
 logger = logging.getLogger(__name__)
 
 FORMAT, FORMAT_VERSION = "worldplan.checkpoint", 2  # 2: predictor feature statistics
 MODEL_FILE, META_FILE, EXTRA_FILE = "model.safetensors", "meta.json", "extra.safetensors"
+AT_FDCWD, RENAME_EXCHANGE = -100, 2  # renameat2: paths relative to the working directory; swap the two
 RESERVED = ("format", "format_version", "worldplan_version", "git_commit", "created", "predictor", "encoder",
             "encoder_identity", "encoder_in_file", "window", "frame_size", "action_normalization",
             "proprio_normalization")
@@ -87,15 +98,36 @@ def _to_json(content: Mapping[str, Any]) -> str:
         raise ValueError(f"checkpoint meta must be JSON-serialisable (plain dicts, lists, numbers, strings): {err}") from err
 
 
+def _exchange(first: Path, second: Path) -> bool:
+    """Swap two directories in one step (Linux ``renameat2`` with ``RENAME_EXCHANGE``); False where unsupported."""
+    renameat2 = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+    if renameat2 is None:
+        return False
+    if renameat2(AT_FDCWD, os.fsencode(first), AT_FDCWD, os.fsencode(second), RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(code, os.strerror(code), str(second))
+
+
+def _leftovers(path: Path) -> list[Path]:
+    """Temporary (``.tmp-<pid>-<name>``) and moved-aside (``.old-<pid>-<name>``) siblings of ``path``."""
+    pattern = re.compile(rf"\.(tmp|old)-\d+-{re.escape(path.name)}")
+    return [p for p in path.parent.iterdir() if pattern.fullmatch(p.name)] if path.parent.is_dir() else []
+
+
 def _replace_dir(tmp: Path, path: Path) -> None:
     """Move the finished ``tmp`` directory to ``path``, replacing an older checkpoint there."""
     if not path.exists():
         os.replace(tmp, path)
         return
     if not (path / META_FILE).is_file():
-        shutil.rmtree(tmp)
         raise FileExistsError(f"{path} exists and is not a worldplan checkpoint; refusing to overwrite it")
-    old = path.with_name(f".{path.name}.old-{os.getpid()}")
+    if _exchange(tmp, path):
+        shutil.rmtree(tmp)  # now the older checkpoint
+        return
+    old = path.with_name(f".old-{os.getpid()}-{path.name}")
     os.replace(path, old)
     os.replace(tmp, path)
     shutil.rmtree(old)
@@ -118,7 +150,11 @@ def save_checkpoint(
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()
              if content["encoder_in_file"] or not k.startswith("encoder.")}
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+    for leftover in _leftovers(path):
+        logger.warning("removing %s, left by an interrupted checkpoint save", leftover)
+        shutil.rmtree(leftover)
+    tmp = temp_path(path)
+    tmp.mkdir()
     try:
         save_file(state, str(tmp / MODEL_FILE))
         if extra_tensors:
@@ -190,6 +226,7 @@ def load_weights_into(model: WorldModel, path: str | Path) -> None:
 
     Raises:
         CheckpointError: not a checkpoint, or tensors that do not fit (named in the message).
+        ValueError: ``model.safetensors`` is truncated or not safetensors (names the file).
     """
     path = Path(path)
     arch, ours = read_checkpoint_meta(path)["predictor"], model.predictor.arch
@@ -199,7 +236,7 @@ def load_weights_into(model: WorldModel, path: str | Path) -> None:
         raise CheckpointError(f"checkpoint {path} has another predictor architecture ({'; '.join(diff)}): "
                               "build the model from the checkpoint with load_world_model, or use its config")
     own = model.state_dict()
-    state = load_file(str(path / MODEL_FILE), device="cpu")
+    state = read_safetensors(path / MODEL_FILE)
     if model.encoder is None:
         state = {k: v for k, v in state.items() if not k.startswith("encoder.")}
     _check_state(own, state, path)
@@ -237,7 +274,7 @@ def load_pretrained_weights(model: WorldModel, path: str | Path) -> None:
         if diff:
             raise CheckpointError(f"pretrained checkpoint {path} used other encoder features (differs in {diff}); "
                                   "fine-tune with the same encoder config")
-    state = load_file(str(Path(path) / MODEL_FILE), device="cpu")
+    state = read_safetensors(Path(path) / MODEL_FILE)
     load_pretrained_predictor(model.predictor, {k[len("predictor."):]: v for k, v in state.items()
                                                  if k.startswith("predictor.")})
 
@@ -245,4 +282,4 @@ def load_pretrained_weights(model: WorldModel, path: str | Path) -> None:
 def load_extra_tensors(path: str | Path) -> dict[str, torch.Tensor]:
     """The ``extra_tensors`` saved with a checkpoint (empty if none)."""
     file = Path(path) / EXTRA_FILE
-    return load_file(str(file), device="cpu") if file.is_file() else {}
+    return read_safetensors(file) if file.is_file() else {}

@@ -12,8 +12,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -125,12 +127,48 @@ def _not_found_message(model_name: str, looked: list[str], allow_download: bool)
     )
 
 
+def read_safetensors(path: str | Path) -> dict[str, torch.Tensor]:
+    """The tensors of the safetensors file ``path`` (CPU).
+
+    Raises:
+        ValueError: the file is truncated, a torch pickle, or otherwise not safetensors; the message names
+            the file and what it holds.
+    """
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(path), device="cpu")
+    except SafetensorError as err:
+        with open(path, "rb") as handle:
+            head = handle.read(2)
+        found = ("a torch pickle (torch.save), not a safetensors file" if head[:1] == b"\x80" or head == b"PK"
+                 else f"truncated or not a safetensors file ({err})")
+        raise ValueError(f"{path} is {found}: write it again with safetensors.torch.save_file (a torch pickle "
+                         "belongs in a .pth / .pt / .bin file)") from None
+
+
+def read_torch_pickle(path: Path) -> Any:
+    """``torch.load`` of ``path`` with ``weights_only=True``: tensors and plain containers only, no code run.
+
+    Raises:
+        ValueError: the file is truncated, not a torch file, or holds other objects (a whole pickled model).
+    """
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError) as err:
+        reason = str(err).splitlines()[0] if "weights_only" not in str(err).splitlines()[0] else "unsupported objects"
+        raise ValueError(f"{path} is not a torch file of plain tensors ({reason}): it may be truncated or hold a "
+                         "whole pickled model; save the state dict alone (torch.save(model.state_dict(), path)) "
+                         "or convert it to .safetensors") from None
+
+
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """Read a weights file into a flat ``{name: tensor}`` dict (CPU).
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: unknown suffix, or a pickle that is not a tensor dict.
+        ValueError: unknown suffix, an unreadable file, or a pickle that is not a tensor dict.
     """
     path = Path(path).expanduser()
     if not path.is_file():
@@ -138,10 +176,8 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     if path.suffix not in WEIGHT_SUFFIXES:
         raise ValueError(f"encoder weights must be one of {', '.join(WEIGHT_SUFFIXES)}; got {path.name}")
     if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
-        return load_file(str(path), device="cpu")
-    state = torch.load(path, map_location="cpu", weights_only=True)
+        return read_safetensors(path)
+    state = read_torch_pickle(path)
     for key in ("model", "state_dict"):
         if isinstance(state, dict) and isinstance(state.get(key), dict):
             state = state[key]

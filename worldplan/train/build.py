@@ -9,7 +9,9 @@ attach the frozen encoder (sharing the trained predictor and normalisation buffe
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Mapping
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +27,37 @@ from worldplan.models.world_model import DataWindow, WorldModel
 from worldplan.train.distributed import DistContext
 from worldplan.train.trainer import TrainSettings
 
-__all__ = ["settings_for", "data_window", "build_model", "with_encoder", "checkpoint_saver", "save_run_config"]
+# The keys each stage reads under train.<stage>; besides them, the stage may override any trainer knob.
+STAGE_KEYS = {"pretrain": ("sources", "clip_frames", "stride_seconds", "out", "run_dir"),
+              "finetune": ("dataset", "episodes", "pretrained", "out", "run_dir")}
+STAGE_OVERRIDABLE = {f.name for f in fields(TrainSettings)} - {"seed"}
+
+__all__ = ["check_stage_keys", "settings_for", "data_window", "build_model", "with_encoder", "checkpoint_saver", "save_run_config"]
+
+
+def check_stage_keys(train_cfg: DictConfig, stage: str) -> None:
+    """Refuse a key under ``train.<stage>`` that nothing reads (a typo would otherwise be dropped silently).
+
+    Raises:
+        ValueError: naming the key, the nearest valid one and all valid ones.
+    """
+    valid = sorted(set(STAGE_KEYS[stage]) | STAGE_OVERRIDABLE)
+    for key in train_cfg[stage]:
+        if key not in valid:
+            near = difflib.get_close_matches(str(key), valid, n=1)
+            hint = f"did you mean train.{stage}.{near[0]}? " if near else ""
+            raise ValueError(f"train.{stage}.{key} is not a setting of the {stage} stage; {hint}"
+                             f"valid keys under train.{stage}: {', '.join(valid)}")
 
 
 def settings_for(train_cfg: DictConfig, stage: str, *, seed: int) -> TrainSettings:
     """The trainer settings of ``stage`` (``pretrain`` | ``finetune``): the shared ``train.*`` knobs
-    overridden by any of them set under ``train.<stage>``."""
+    overridden by any of them set under ``train.<stage>``.
+
+    Raises:
+        ValueError: ``train.<stage>`` holds a key that is neither the stage's own nor a trainer knob.
+    """
+    check_stage_keys(train_cfg, stage)
     merged = {**OmegaConf.to_container(train_cfg, resolve=True), **OmegaConf.to_container(train_cfg[stage], resolve=True)}
     return TrainSettings.from_config(merged, seed=seed)
 

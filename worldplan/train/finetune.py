@@ -22,13 +22,21 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from worldplan.data.episodes import EpisodeDataset, write_json_atomic
+from worldplan.atomic import write_json_atomic
+from worldplan.data.episodes import EpisodeDataset
 from worldplan.data.windows import EpisodeSplit, Track, WindowDataset, split_episodes
 from worldplan.models.actions import FINETUNE_MODES, finetune_parameters
 from worldplan.models.checkpoint import load_pretrained_weights
 from worldplan.models.encoder import FrozenEncoder
 from worldplan.models.world_model import WorldModel
-from worldplan.train.build import build_model, checkpoint_saver, data_window, save_run_config, settings_for, with_encoder
+from worldplan.train.build import (
+    build_model,
+    checkpoint_saver,
+    data_window,
+    save_run_config,
+    settings_for,
+    with_encoder,
+)
 from worldplan.train.distributed import DistContext, init_distributed, shutdown
 from worldplan.train.feature_stats import standardize_predictor
 from worldplan.train.objective import NextFrameObjective, rollout_errors

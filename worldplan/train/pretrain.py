@@ -21,8 +21,8 @@ from omegaconf import DictConfig, OmegaConf
 from worldplan.data.windows import WindowDataset
 from worldplan.models.encoder import FrozenEncoder
 from worldplan.train.build import build_model, checkpoint_saver, data_window, save_run_config, settings_for
-from worldplan.train.feature_stats import standardize_predictor
 from worldplan.train.distributed import DistContext, init_distributed, shutdown
+from worldplan.train.feature_stats import standardize_predictor
 from worldplan.train.objective import NextFrameObjective
 from worldplan.train.sources import pretrain_tracks
 from worldplan.train.trainer import Trainer, TrainResult

@@ -1,6 +1,6 @@
 """The trainer's resume state: weights, optimiser, step and every process's RNG states.
 
-Written atomically (temp file, then ``os.replace``) as ``trainer_state.pt`` beside the model
+Written atomically (``worldplan.atomic``) as ``trainer_state.pt`` beside the model
 checkpoint, by rank 0. It holds its own copy of the trainable module's weights, so a resume is
 consistent even if a crash fell between writing the model checkpoint and this file.
 """
@@ -8,14 +8,14 @@ consistent even if a crash fell between writing the model checkpoint and this fi
 from __future__ import annotations
 
 import hashlib
-import os
 import random
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+
+from worldplan.atomic import atomic_path
 
 __all__ = ["STATE_FILE", "capture_rng", "restore_rng", "save_state", "load_state", "state_sha256"]
 
@@ -64,14 +64,8 @@ def save_state(directory: Path, state: dict[str, Any]) -> Path:
     """Write ``state`` to ``directory/trainer_state.pt`` atomically; returns the path."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / STATE_FILE
-    fd, tmp = tempfile.mkstemp(prefix=".trainer_state.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(state, handle)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
     return path
 
 

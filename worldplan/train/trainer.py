@@ -29,8 +29,9 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
-from worldplan.train.distributed import DistContext, all_reduce_mean, gather_objects, wrap_model
+from worldplan.atomic import write_text_atomic
 from worldplan.models.precision import autocast, resolve_dtype
+from worldplan.train.distributed import DistContext, all_reduce_mean, gather_objects, wrap_model
 from worldplan.train.sampler import StepBatchSampler
 from worldplan.train.state import capture_rng, load_state, restore_rng, save_state, state_sha256
 
@@ -287,9 +288,7 @@ class Trainer:
         if not self.ctx.is_main or not path.exists():
             return
         kept = [line for line in path.read_text().splitlines() if json.loads(line)["step"] <= step]
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text("".join(line + "\n" for line in kept))
-        tmp.replace(path)
+        write_text_atomic(path, "".join(line + "\n" for line in kept))
 
     def _barrier(self) -> None:
         if self.ctx.is_distributed:

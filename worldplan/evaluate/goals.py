@@ -12,14 +12,14 @@
 
 (``goal.episode`` and ``goal.step`` are drawn from the episode's seed when null.)
 
-Walked goals work without the state protocol: the env is reset with the same seed again to return to
-the start, which is checked to reproduce the same start state.
+Walked goals (``GoalEnv.walk_goal_task``) work without the state protocol: an adapted env is reset with the
+same seed again to return to the start, which is checked to reproduce the same start state.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -33,39 +33,17 @@ from worldplan.envs.base import GoalEnv, GoalTask
 GOAL_SOURCES = ("random_walk", "policy", "image", "state", "dataset")
 DATASET_STREAM = 0x676F616C  # "goal": draws of dataset goals, apart from the env's own random stream
 
-WalkPolicy = Callable[[np.random.Generator], np.ndarray]
-
 
 def _image_side(env: GoalEnv) -> int:
     return int(env.observation_space.shape[0])
 
 
-def _return_to_start(env: GoalEnv, seed: int, start: np.ndarray) -> None:
-    """Put ``env`` back at ``start``: ``set_state``, or ``reset(seed)`` again for envs without it."""
-    if getattr(env, "can_set_state", True):
-        env.set_state(start)
-        return
-    _, info = env.reset(seed=seed)
-    if not np.array_equal(info["state"], start):
-        raise StateNotSettableError(
-            f"reset(seed={seed}) of {type(env).__name__} gave another start state the second time, so the start "
-            f"of a walked goal cannot be restored without setting the state: {STATE_PROTOCOL_HELP}")
-
-
-def walk_to_goal(env: GoalEnv, seed: int, offset: int, policy: WalkPolicy) -> GoalTask:
-    """Reset with ``seed``, walk ``offset`` steps of ``policy(rng)``; the end is the goal.
-
-    The env is left at the start state with the goal set as its task goal.
-    """
-    _, info = env.reset(seed=seed)
-    start = np.asarray(info["state"]).copy()
-    rng = np.random.default_rng(seed)
-    for _ in range(offset):
-        env.step(policy(rng))
-    goal, goal_image = env.get_state().copy(), env.render()
-    _return_to_start(env, seed, start)
-    env.set_goal(goal)
-    return GoalTask(start_state=start, goal_state=goal, goal_image=goal_image, seed=seed, offset=offset)
+def supported_goal_sources(env: GoalEnv) -> list[str]:
+    """The goal sources an (unwrapped) goal env can use."""
+    settable = getattr(env, "can_set_state", True)
+    latent = getattr(env, "success_source", "env") == LATENT_THRESHOLD
+    needs = {"state": settable, "dataset": settable, "image": latent}
+    return [source for source in GOAL_SOURCES if needs.get(source, True)]
 
 
 def _required(params: Mapping[str, Any], key: str, source: str, example: str) -> Any:
@@ -84,7 +62,7 @@ def _require_settable(env: GoalEnv, source: str) -> None:
 
 def _policy_goal(env: GoalEnv, seed: int, offset: int, params: Mapping[str, Any]) -> GoalTask:
     policy = load_callable(_required(params, "policy", "policy", "my_module:policy"), what="goal policy")
-    return walk_to_goal(env, seed, offset, lambda rng: policy(rng, env.get_state()))
+    return env.walk_goal_task(seed, offset, lambda rng: policy(rng, env.get_state()))
 
 
 def _image_goal(env: GoalEnv, seed: int, offset: int, params: Mapping[str, Any]) -> GoalTask:
