@@ -99,7 +99,8 @@ def main() -> None:
     parser.add_argument("--checkpoints", nargs="+", type=Path, required=True)
     parser.add_argument("--tasks", type=int, default=20)
     parser.add_argument("--samples", type=int, default=64)
-    parser.add_argument("--proposals", nargs="+", default=["uniform", "toward_goal"], choices=["uniform", "toward_goal"])
+    parser.add_argument("--proposals", nargs="+", default=["uniform", "toward_goal"],
+                        choices=["uniform", "toward_goal"])
     parser.add_argument("--offset", type=int, default=25)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
@@ -120,7 +121,8 @@ def main() -> None:
     table = markdown_table(rows, float_format=".3g")
     header = (f"# Cost landscape on Wall: model and oracle costs against true outcomes\n\n"
               f"Command: `python -m benchmarks.cost_landscape --checkpoints {' '.join(map(str, args.checkpoints))} "
-              f"--tasks {args.tasks} --samples {args.samples} --proposals {' '.join(args.proposals)} --offset {args.offset} "
+              f"--tasks {args.tasks} --samples {args.samples} --proposals {' '.join(args.proposals)} "
+              f"--offset {args.offset} "
               f"--seed {args.seed}`\n\n"
               f"Machine: {platform.machine()}, {args.threads} threads, torch {torch.__version__}, load average "
               f"{os.getloadavg()[0]:.1f}. {args.tasks} goal tasks {args.offset} env steps away, {args.samples} "

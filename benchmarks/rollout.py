@@ -1,4 +1,5 @@
-"""Benchmark: one planner iteration (rollout + last-step cost), before/after this code, against a DINO-WM-style predictor.
+"""Benchmark: one planner iteration (rollout + last-step cost), before/after this code, against a
+DINO-WM-style predictor.
 
 Setting (the issue's harness, DINO-WM's planning budget per iteration): B=1 episode, N=300 candidates,
 H=5 model steps, T=3 context frames of P=64 patches (8 x 8, ViT-S/14 at 112 px) x D=384 features,
@@ -14,8 +15,8 @@ A=10, for the ``tiny`` and ``small`` (ViT-S-sized) predictor configs with action
 
 Times are CPU seconds of this process (``time.process_time``), the best of ``--repeats`` calls after a
 warm-up, so other jobs on the machine disturb them less than wall time. "% of peak" divides the
-useful FLOP rate (``torch.utils.flop_counter`` on one call) by the best fp32 square matmul (2048,
-4096) timed in the same run. bf16 rows are measured only where a bf16 matmul beats fp32 here.
+useful FLOP rate (``torch.utils.flop_counter`` on one call) by the best square matmul (2048, 4096) of
+the same dtype timed in the same run. bf16 rows are measured only where a bf16 matmul beats fp32 here.
 
 Usage: ``.venv/bin/python benchmarks/rollout.py [--threads 1] [--repeats 2] [--out benchmarks/results/rollout.md]``
 """
@@ -135,7 +136,8 @@ def iterations(model: WorldModel, old: types.ModuleType | None) -> dict[str, Cal
     return calls
 
 
-def rows_for(name: str, dtypes: list[str], peak: float, old: types.ModuleType | None, repeats: int) -> list[dict]:
+def rows_for(name: str, dtypes: list[str], peaks: dict[str, float], old: types.ModuleType | None,
+             repeats: int) -> list[dict]:
     model = build(name)
     calls = iterations(model, old)
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
@@ -147,8 +149,9 @@ def rows_for(name: str, dtypes: list[str], peak: float, old: types.ModuleType | 
                 with torch.no_grad(), autocast("cpu", dtype):
                     return call()
             seconds = cpu_seconds(timed_call, repeats)
+            useful = counter.get_total_flops() / seconds / peaks[dtype]
             rows.append({"predictor": name, "dtype": dtype, "row": row, "seconds": seconds,
-                         "peak_frac": counter.get_total_flops() / seconds / peak if row == "worldplan" else None})
+                         "peak_frac": useful if row == "worldplan" else None})
             print(rows[-1], flush=True)
     return rows
 
@@ -156,11 +159,13 @@ def rows_for(name: str, dtypes: list[str], peak: float, old: types.ModuleType | 
 def render(rows: list[dict], info: dict) -> str:
     lines = ["# Planner iteration: rollout + last-step cost", "", f"Command: `{info['command']}`", "",
              f"Machine: {info['machine']}; load average (1 min) before {info['load_before']}, after "
-             f"{info['load_after']}. fp32 matmul peak {info['peak'] / 1e9:.0f} GFLOP per CPU-s; bf16 {info['bf16']}.",
+             f"{info['load_after']}. Matmul peaks (GFLOP per CPU-s): "
+             + ", ".join(f"{k} {v / 1e9:.0f}" for k, v in info["peaks"].items()) + f"; bf16: {info['bf16']}.",
              "", f"Setting: B={B}, N={N}, H={H}, T={T}, P={GRID[0] * GRID[1]}, D={D}, A={A}. CPU seconds per "
              "iteration (best of the repeats).", "",
              "| predictor | dtype | worldplan (s) | before (s) | dino-wm-style (s) | before / worldplan | "
-             "dino-wm-style / worldplan | worldplan % of fp32 matmul peak |", "|---|---|---|---|---|---|---|---|"]
+             "dino-wm-style / worldplan | worldplan % of its dtype's matmul peak |",
+             "|---|---|---|---|---|---|---|---|"]
     for name, dtype in dict.fromkeys((r["predictor"], r["dtype"]) for r in rows):
         cell = {r["row"]: r for r in rows if (r["predictor"], r["dtype"]) == (name, dtype)}
         ours, ref, old = cell["worldplan"]["seconds"], cell["dino-wm-style"]["seconds"], cell.get("before")
@@ -179,18 +184,21 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     load_before = f"{os.getloadavg()[0]:.1f}"
-    peak = matmul_rate(torch.float32, (2048, 4096), args.repeats)
+    peaks = {"fp32": matmul_rate(torch.float32, (2048, 4096), args.repeats)}
     bf16 = matmul_rate(torch.bfloat16, (1024,), 1)
     fp32 = matmul_rate(torch.float32, (1024,), 1)
     dtypes = ["fp32", "bf16"] if bf16 > fp32 else ["fp32"]
+    if bf16 > fp32:
+        peaks["bf16"] = matmul_rate(torch.bfloat16, (2048, 4096), args.repeats)
     bf16_note = (f"a 1024^2 matmul runs at {bf16 / fp32:.2f}x the fp32 rate"
                  + ("" if bf16 > fp32 else ", so no bf16 rows (bf16 is slower on this CPU)"))
     old = before_rollout()
-    rows = [row for name in args.predictors for row in rows_for(name, dtypes, peak, old, args.repeats)]
+    rows = [row for name in args.predictors for row in rows_for(name, dtypes, peaks, old, args.repeats)]
     info = {"command": f"python benchmarks/rollout.py --threads {args.threads} --repeats {args.repeats} "
                        f"--predictors {' '.join(args.predictors)}",
-            "machine": f"{platform.processor() or platform.machine()}, {args.threads} thread(s), torch {torch.__version__}",
-            "load_before": load_before, "load_after": f"{os.getloadavg()[0]:.1f}", "peak": peak, "bf16": bf16_note}
+            "machine": f"{platform.processor() or platform.machine()}, {args.threads} thread(s), "
+                       f"torch {torch.__version__}",
+            "load_before": load_before, "load_after": f"{os.getloadavg()[0]:.1f}", "peaks": peaks, "bf16": bf16_note}
     report = render(rows, info)
     print(report)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -54,11 +54,13 @@ def main() -> None:
     parser.add_argument("--out", default="benchmarks/results/train_amp.md")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    lines = ["| width | depth | L | P | batch | fp32 s/step | bf16 s/step | bf16 speed-up |", "|---|---|---|---|---|---|---|---|"]
+    lines = ["| width | depth | L | P | batch | fp32 s/step | bf16 s/step | bf16 speed-up |",
+             "|---|---|---|---|---|---|---|---|"]
     for case in CASES:
         fp32, bf16 = time_step(case, "fp32", args.steps), time_step(case, "bf16", args.steps)
         width, depth, _, frames, patches, batch = case
-        lines.append(f"| {width} | {depth} | {frames} | {patches} | {batch} | {fp32:.3f} | {bf16:.3f} | {fp32 / bf16:.2f}x |")
+        lines.append(f"| {width} | {depth} | {frames} | {patches} | {batch} "
+                     f"| {fp32:.3f} | {bf16:.3f} | {fp32 / bf16:.2f}x |")
         print(lines[-1], flush=True)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

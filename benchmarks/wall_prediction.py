@@ -24,7 +24,8 @@ import time
 from pathlib import Path
 
 MODEL = [
-    "env=wall", "device=cpu", "encoder=dinov2_vits14", "encoder.weights=random", "encoder.image_size=56", "encoder.dtype=fp32",
+    "env=wall", "device=cpu", "encoder=dinov2_vits14", "encoder.weights=random", "encoder.image_size=56",
+    "encoder.dtype=fp32",
     "predictor=small", "predictor.width=128", "predictor.depth=4", "predictor.heads=4",
 ]
 PRETRAIN = ["train.steps=600", "train.batch_size=32", "train.lr=1e-3", "train.warmup_steps=50", "train.save_every=300",
@@ -57,7 +58,8 @@ def steps(workdir: str) -> list[list[str]]:
     """The CLI invocations of the experiment, in order."""
     common = [f"workdir={workdir}", *MODEL]
     return [
-        ["collect", *common, f"data.out={workdir}/data/pretrain", "data.episodes=200", "seed=1000", "data.video_episodes=0"],
+        ["collect", *common, f"data.out={workdir}/data/pretrain", "data.episodes=200", "seed=1000",
+         "data.video_episodes=0"],
         ["collect", *common, f"data.out={workdir}/data/train", "data.episodes=60", "seed=0", "data.video_episodes=0"],
         ["encode", *common],
         ["pretrain", *common, *PRETRAIN],
@@ -90,7 +92,8 @@ def table(metrics: dict[str, dict]) -> list[str]:
     rows.append("| copy last frame | " + " | ".join(f"{e:.5f}" for e in pre["copy_last_mse"]) + " |")
     for init, name in INITS.items():
         shuffled = metrics[init]["metrics"]["shuffled_actions_mse"]
-        rows.append(f"| {name.split(' (')[0]}, other windows' actions | " + " | ".join(f"{e:.5f}" for e in shuffled) + " |")
+        errors = " | ".join(f"{e:.5f}" for e in shuffled)
+        rows.append(f"| {name.split(' (')[0]}, other windows' actions | {errors} |")
     return rows
 
 
@@ -117,7 +120,8 @@ def summary(metrics: dict[str, dict]) -> str:
         vs_scratch = 100 * (pre["model_mse"][index] / scratch["model_mse"][index] - 1)
         vs_copy = 100 * (pre["model_mse"][index] / pre["copy_last_mse"][index] - 1)
         parts.append(f"{label}: {vs_scratch:+.0f}% vs scratch, {vs_copy:+.0f}% vs copy-last-frame")
-        parts[-1] += f" (scratch {100 * (scratch['model_mse'][index] / pre['copy_last_mse'][index] - 1):+.0f}% vs copy-last)"
+        scratch_vs_copy = 100 * (scratch["model_mse"][index] / pre["copy_last_mse"][index] - 1)
+        parts[-1] += f" (scratch {scratch_vs_copy:+.0f}% vs copy-last)"
     uses = []
     for init in INITS:
         own, other = metrics[init]["metrics"]["model_mse"], metrics[init]["metrics"]["shuffled_actions_mse"]
@@ -154,7 +158,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workdir", default="runs/wall_prediction")
     parser.add_argument("--out", default="docs/results/wall_prediction.md")
-    parser.add_argument("--threads", type=int, default=1, help="OMP threads per step (1 is fastest on a shared 2-core box)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="OMP threads per step (1 is fastest on a shared 2-core box)")
     parser.add_argument("--report-only", action="store_true", help="rewrite --out from a finished run's files")
     args = parser.parse_args()
     workdir = Path(args.workdir)

@@ -24,9 +24,10 @@ class HybridPlanner:
     """A sampling search, then gradient steps on the R best sequences it saw; the best of both wins.
 
     The cost function must be differentiable (see ``GradientPlanner``) and finite on the refined
-    sequences; the sampling stage calls it without gradients. The plan is never worse than the sampler's best: the gradient stage starts
-    from it. With an iCEM sampler, elites carry over to the next plan only when the gradient stage
-    did not improve the plan (the carry-over follows the sampler's own plan).
+    sequences; the sampling stage calls it without gradients. The plan is never worse than the
+    sampler's best: the gradient stage starts from it. With an iCEM sampler, elites carry over to
+    the next plan only when the gradient stage did not improve the plan (the carry-over follows the
+    sampler's own plan).
 
     Args:
         horizon: H, model steps per sequence.

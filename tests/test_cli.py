@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
@@ -88,6 +90,16 @@ def test_datasets_prints_the_summary(collected):
     assert "episodes  8: length min 20 / mean 20.0 / max 20, 168 frames" in result.stdout
 
 
+def test_datasets_of_nan_actions_exits_1_naming_the_episode_and_field(collected, tmp_path):
+    _, out = collected
+    copy = shutil.copytree(out, tmp_path / "ds")
+    actions = np.load(copy / "episodes" / "ep_000003" / "actions.npy")
+    actions[4] = np.nan
+    np.save(copy / "episodes" / "ep_000003" / "actions.npy", actions)
+    result = worldplan("datasets", f"path={copy}", cwd=tmp_path)
+    assert result.returncode == 1 and "ep_000003/actions.npy holds non-finite actions" in result.stderr
+
+
 def test_collect_with_a_module_env_id_imports_the_module(tmp_path):
     result = worldplan("collect", "preset=tiny", *POINT_ENV, "data.episodes=2", f"data.out={tmp_path / 'ds'}",
                        cwd=tmp_path)
@@ -100,6 +112,7 @@ def test_demo_selects_the_demo_grid_unless_told_otherwise(tmp_path):
     assert "name: tiny" in worldplan("demo", "preset=tiny", "--cfg", cwd=tmp_path).stdout
 
 
+@pytest.mark.slow
 def test_demo_runs_the_pipeline_to_a_table_plot_and_videos(tmp_path):
     out = tmp_path / "demo"
     result = worldplan("demo", "preset=tiny", f"benchmark.out={out}", "benchmark.planners=[cem]",

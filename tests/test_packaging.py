@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow  # builds a wheel: minutes
 
 
 def _run(cmd: list[str], cwd: Path) -> str:
@@ -23,14 +24,16 @@ def _run(cmd: list[str], cwd: Path) -> str:
 def wheel_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh venv holding only the built wheel; its dependencies come from this interpreter's site-packages."""
     root = tmp_path_factory.mktemp("wheel")
-    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(root), str(REPO)], cwd=root)
+    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(root), str(REPO)],
+         cwd=root)
     (wheel,) = root.glob("worldplan-*.whl")
     env_dir = root / "venv"
     venv.create(env_dir, with_pip=False)
     site = Path(sysconfig.get_path("purelib", vars={"base": str(env_dir), "platbase": str(env_dir)}))
     # Borrow the installed dependencies (torch, gymnasium, ...) without borrowing the editable worldplan.
     (site / "deps.pth").write_text(sysconfig.get_path("purelib") + "\n")
-    _run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--target", str(site), str(wheel)], cwd=root)
+    _run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--target", str(site), str(wheel)],
+         cwd=root)
     return env_dir
 
 
@@ -48,7 +51,8 @@ def test_wheel_resolves_subpackages_inside_site_packages(wheel_venv: Path, tmp_p
 def test_wheel_cli_runs_from_another_directory(wheel_venv: Path, tmp_path: Path) -> None:
     # pip --target writes no console script; run the entry point's module as the script would.
     command = [str(wheel_venv / "bin" / "python"), "-m", "worldplan.cli"]
-    out = _run([*command, "--help"], cwd=tmp_path)
-    assert "collect" in out
     out = _run([*command, "collect", "preset=tiny", "--cfg"], cwd=tmp_path)
     assert "worldplan/Wall-v0" in out
+    # `envs` imports and registers every packaged env, then reads each one's documentation.
+    out = _run([*command, "envs"], cwd=tmp_path)
+    assert "worldplan/Wall-v0  (configured: env.id)" in out and "worldplan/PointMaze-v0" in out

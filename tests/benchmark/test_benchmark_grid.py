@@ -128,7 +128,8 @@ def test_tiny_grid_runs_end_to_end_and_resumes(tmp_path: Path) -> None:
     assert (tmp_path / "results.md").read_text().count("\n") == 2 + len(rows)
     assert (tmp_path / "success_vs_size_wall.png").stat().st_size > 0
     validation = [json.loads(line) for line in (tmp_path / "validation.jsonl").read_text().splitlines()]
-    assert sorted((v["init"], v["size"], len(v["model_mse"])) for v in validation) == [("pretrained", 2, 2), ("scratch", 2, 2)]  # tiny eval_horizon
+    runs = sorted((v["init"], v["size"], len(v["model_mse"])) for v in validation)
+    assert runs == [("pretrained", 2, 2), ("scratch", 2, 2)]  # tiny eval_horizon
     assert "pretrained" in (tmp_path / "efficiency.md").read_text()
     _assert_disjoint_episodes(tmp_path / "wall", episodes)
     assert run_benchmark(bench, progress=False) == {}  # everything finished: nothing re-runs

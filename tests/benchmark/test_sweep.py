@@ -21,7 +21,8 @@ PLANNERS = ("cem", "mppi", "icem", "gd", "cem_gd")
 @pytest.mark.parametrize("planner", PLANNERS)
 @pytest.mark.parametrize("budget", [80, 320, 640])
 def test_a_budget_gives_every_planner_that_many_evaluations(planner: str, budget: int) -> None:
-    settings = OmegaConf.to_container(compose("config", [f"planner={planner}", *budget_overrides(planner, budget)]).planner)
+    cfg = compose("config", [f"planner={planner}", *budget_overrides(planner, budget)])
+    settings = OmegaConf.to_container(cfg.planner)
     built = build_planner(**settings, action_low=[-1.0, -1.0], action_high=[1.0, 1.0])
     assert built.evaluations_per_plan == pytest.approx(budget, rel=0.1)
 
@@ -40,7 +41,8 @@ def test_tiny_sweep_plans_every_planner_on_the_same_tasks(tmp_path: Path) -> Non
     sweep = compose("config", ["preset=tiny", "benchmark=planners", f"benchmark.out={tmp_path / 'sweep'}",
                                "benchmark.envs=[wall]", f"benchmark.sweep.source={tmp_path / 'grid'}",
                                "benchmark.sweep.checkpoints=[scratch-n2-s0]", "benchmark.sweep.planners=[cem,gd]",
-                               "benchmark.sweep.budgets=[80]", 'benchmark.overrides=["preset=tiny","planner.horizon=3"]']
+                               "benchmark.sweep.budgets=[80]",
+                               'benchmark.overrides=["preset=tiny","planner.horizon=3"]']
                       ).benchmark
     assert run_benchmark(sweep, progress=False).keys() == {"plan"}
     write_report(tmp_path / "sweep", all_stages(sweep), sweep_reference="cem")

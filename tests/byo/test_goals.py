@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import imageio.v3 as iio
 import numpy as np
 import pytest
@@ -28,13 +30,25 @@ def test_policy_goal_walks_the_user_policy_offset_steps():
     assert np.all(task.goal_image[..., 0] == round((task.goal_state[0] + 1) * 100))
 
 
-def test_image_goal_is_loaded_resized_and_has_no_goal_state(tmp_path):
+def test_image_goal_is_loaded_resized_with_a_warning_naming_both_sizes(tmp_path, caplog):
     path = tmp_path / "goal.png"
-    iio.imwrite(path, np.full((40, 30, 3), 77, np.uint8))
+    iio.imwrite(path, np.full((40, 30, 3), 77, np.uint8))  # 30 wide, 40 high
     env = adapted("Slide", image_size=16)
-    task = sample_goal_task(env, 0, 5, source="image", params={"image": str(path)})
+    with caplog.at_level(logging.WARNING, logger="worldplan.byo.images"):
+        task = sample_goal_task(env, 0, 5, source="image", params={"image": str(path)})
     assert task.goal_image.shape == (16, 16, 3) and np.all(task.goal_image == 77)
     assert np.all(np.isnan(task.goal_state))
+    assert "is 30x40 px (width x height) but the env's frames are 16x16 px: resized and stretched" in caplog.text
+
+
+def test_image_goal_of_the_env_frame_size_is_used_untouched_without_a_warning(tmp_path, caplog):
+    path = tmp_path / "goal.png"
+    image = np.random.default_rng(0).integers(0, 256, (16, 16, 3), dtype=np.uint8)
+    iio.imwrite(path, image)
+    with caplog.at_level(logging.WARNING, logger="worldplan.byo.images"):
+        task = sample_goal_task(adapted("Slide", image_size=16), 0, 5, source="image", params={"image": str(path)})
+    np.testing.assert_array_equal(task.goal_image, image)
+    assert not caplog.records
 
 
 def test_image_goal_needs_latent_success(tmp_path):

@@ -98,6 +98,18 @@ def test_npy_of_wrong_shape_is_rejected(written):
         EpisodeDataset.open(path)
 
 
+@pytest.mark.parametrize(("name", "value", "step"), [("actions", np.nan, 2), ("states", np.inf, 1)])
+def test_non_finite_values_name_the_episode_field_and_step(written, name, value, step):
+    path, episodes = written
+    EpisodeDataset.open(path).check_values()  # the written episodes are finite
+    array = getattr(episodes[1], name).copy()
+    array[step, 0] = value
+    np.save(path / "episodes" / "ep_000001" / f"{name}.npy", array)
+    dataset = EpisodeDataset.open(path)  # headers and sizes are still right
+    with pytest.raises(DatasetError, match=rf"ep_000001/{name}.npy holds non-finite {name} .*first at step {step}"):
+        dataset.check_values()
+
+
 def test_corrupt_meta_json_names_the_file(written):
     path, _ = written
     (path / "meta.json").write_text('{"format": "worldplan-episodes", "format_ver')

@@ -7,10 +7,11 @@ import itertools
 import numpy as np
 import pytest
 import torch
-from eval_fakes import DotEnv, DotModel, SpyPlanner
+from eval_fakes import DOT_ID, DotEnv, DotModel, SpyPlanner
 
 from worldplan.envs.base import GoalTask
 from worldplan.evaluate.mpc import run_episodes
+from worldplan.evaluate.runner import evaluate_episodes
 from worldplan.planners import CEM, NonFiniteCostError, PlanResult, shift_plan
 
 
@@ -58,6 +59,27 @@ def test_episode_stops_at_first_successful_step():
     assert [r.steps for r in results] == [3, 5]
     assert [r.frames.shape[0] for r in results] == [4, 6]
     assert all(r.final_state_distance < DotEnv.success_threshold for r in results)
+
+
+def test_episodes_told_not_to_keep_frames_hold_none_and_end_the_same():
+    kept = run_episodes(*_setup([(0.3, 0.0), (0.5, 0.1)]), GridPlanner(1, 1), DotModel(), frameskip=1,
+                        max_env_steps=20)
+    mixed = run_episodes(*_setup([(0.3, 0.0), (0.5, 0.1)]), GridPlanner(1, 1), DotModel(), frameskip=1,
+                         max_env_steps=20, keep_frames=[True, False])
+    assert mixed[0].frames.shape == kept[0].frames.shape == (4, *kept[0].goal_image.shape)
+    assert mixed[1].frames is None
+    def outcome(r):
+        return r.success, r.steps, r.final_state_distance, r.final_latent_distance, r.cost_traces
+
+    assert [outcome(r) for r in mixed] == [outcome(r) for r in kept]
+
+
+def test_evaluation_keeps_frames_only_of_the_video_episodes():
+    results = evaluate_episodes(env_id=DOT_ID, env_kwargs={}, seeds=[0, 1, 2], goal_source="random_walk",
+                                goal_offset=3, planner=GridPlanner(1, 1), model=DotModel(), batch_size=2,
+                                loop_kwargs={"frameskip": 1, "max_env_steps": 3}, video_episodes=1)
+    assert results[0].frames is not None and results[0].frames.shape[0] == results[0].steps + 1
+    assert [r.frames for r in results[1:]] == [None, None]  # one in the first batch, one in the second
 
 
 def test_env_steps_are_exactly_the_executed_steps_and_planning_never_touches_envs():

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
+import pytest
+from matplotlib.colors import to_rgb
+from matplotlib.image import imread
 
 from worldplan.evaluate.episode import EpisodeResult
 from worldplan.evaluate.report import plot_cost_traces, video_name, write_episode_videos
@@ -34,9 +38,19 @@ def test_videos_are_written_for_the_first_episodes_with_the_protocol(tmp_path):
     assert sidecar["source_size"] == [8, 16]  # observation | goal
 
 
+def test_a_video_of_an_episode_without_frames_is_refused(tmp_path):
+    without = dataclasses.replace(_result(0, True, []), frames=None)
+    with pytest.raises(ValueError, match="episode 0 kept no frames"):
+        write_episode_videos(tmp_path, [without], count=1, fps=10, metadata={})
+
+
 def test_cost_plot_is_written_when_traces_exist(tmp_path):
     path = plot_cost_traces(tmp_path / "cost.png", [_result(0, True, [[3.0, 2.0, 1.0]])], title="cem")
     assert path is not None and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    image = imread(path)  # (height, width, RGBA) floats in [0, 1]
+    assert image.shape == (420, 600, 4)  # figsize (5, 3.5) at 120 dpi
+    blue = np.array(to_rgb("tab:blue"))
+    assert (np.abs(image[..., :3] - blue).max(axis=-1) < 0.05).sum() > 100  # the traces are drawn
 
 
 def test_cost_plot_is_skipped_without_traces(tmp_path):

@@ -41,7 +41,8 @@ def tiny_world_model(*, action_dim: int | None = 4, encoder: bool = False, **ove
     predictor = tiny_predictor(action_dim=action_dim, layer_scale=0.5, **overrides)
     if action_dim:
         randomize_action_blocks(predictor)
-    predictor.set_feature_statistics(features(GRID[0] * GRID[1], DIM, seed=11) * 0.1, features(GRID[0] * GRID[1], DIM, seed=12).abs() + 0.5)
+    patches = GRID[0] * GRID[1]
+    predictor.set_feature_statistics(features(patches, DIM, seed=11) * 0.1, features(patches, DIM, seed=12).abs() + 0.5)
     stats = (torch.tensor([0.1, -0.2]), torch.tensor([0.5, 2.0])) if action_dim else None
     return WorldModel(predictor=predictor, window=DataWindow(context=3, horizon=3, frameskip=2, fps=10.0),
                       encoder=tiny_encoder() if encoder else None, action_stats=stats,

@@ -69,9 +69,11 @@ def test_quadratic_optimum_inside_the_bounds_is_found(name) -> None:
 
 @pytest.mark.parametrize("name", SEARCHING)
 def test_batch_rows_find_their_own_optima(name) -> None:
-    targets = torch.tensor([0.5, -0.5, 0.0]).view(3, 1, 1, 1).expand(3, 1, H, A)  # (B, 1, H, A)
-    result = planner_factory(name)().plan(quadratic_cost(targets), batch_size=3)
-    assert torch.allclose(result.actions, targets[:, 0], atol=0.05)
+    targets = torch.stack([TARGET, -TARGET, TARGET.flip(-1)])  # (B, H, A): distinct, none at the start mean 0
+    result = planner_factory(name)().plan(quadratic_cost(targets[:, None]), batch_size=3)
+    distance = (result.actions[:, None] - targets[None]).abs().amax(dim=(-2, -1))  # (B, B): row b to target c
+    assert torch.equal(distance.argmin(dim=1), torch.arange(3)), distance
+    assert torch.all(distance.diagonal() < 0.05), distance
 
 
 @pytest.mark.parametrize("name", SEARCHING)

@@ -60,14 +60,6 @@ def test_different_seed_gives_different_actions(make_planner, quadratic) -> None
     assert not torch.equal(first.actions, second.actions)
 
 
-def test_batch_rows_find_their_own_optima(make_planner, quadratic) -> None:
-    targets = torch.tensor([0.5, -0.5, 0.0]).view(3, 1, 1, 1).expand(3, 1, H, A)  # (B, 1, H, A)
-    result = make_planner().plan(quadratic(targets), batch_size=3)
-    assert result.actions.shape == (3, H, A)
-    assert result.cost_trace.shape == (3, result.cost_trace.shape[1])
-    assert torch.allclose(result.actions, targets[:, 0], atol=0.05)
-
-
 def test_warm_start_at_the_optimum_is_returned_unchanged(make_planner, quadratic) -> None:
     target = torch.tensor([[0.3, -0.5], [-0.2, 0.7], [0.6, 0.1]])  # (H, A)
     warm = target.expand(2, H, A).clone()

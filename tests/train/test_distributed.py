@@ -9,12 +9,14 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 import torch
 from safetensors.torch import load_file
 
 from worldplan.train.pretrain import pretrain
 
 WORKER = Path(__file__).with_name("ddp_worker.py")
+pytestmark = pytest.mark.slow  # two torchrun processes
 
 
 def test_two_process_run_ends_with_identical_weights_equal_to_one_process(tiny_cfg: Callable, workdir: Path) -> None:

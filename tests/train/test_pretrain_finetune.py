@@ -12,11 +12,12 @@ import pytest
 import torch
 
 from worldplan.cli import main
+from worldplan.data.episodes import EpisodeDataset
 from worldplan.models.checkpoint import load_world_model
 from worldplan.train.build import settings_for
 from worldplan.train.distributed import init_distributed
 from worldplan.train.feature_stats import feature_statistics
-from worldplan.train.finetune import finetune, prepare
+from worldplan.train.finetune import check_dataset_env, finetune, prepare
 from worldplan.train.pretrain import pretrain
 
 
@@ -69,6 +70,15 @@ def test_asking_for_more_episodes_than_the_split_has_is_an_error(tiny_cfg: Calla
         finetune(tiny_cfg("train.init=scratch", "train.finetune.episodes=50"))
 
 
+def test_finetuning_on_a_dataset_of_another_env_is_refused_naming_both(tiny_cfg: Callable, workdir: Path) -> None:
+    meta_file = workdir / "data" / "train" / "meta.json"
+    meta_file.write_text(json.dumps({**json.loads(meta_file.read_text()), "env_id": "worldplan/Wall-v0"}))
+    check_dataset_env(EpisodeDataset.open(meta_file.parent), tiny_cfg("env=wall").env)  # its own env passes
+    with pytest.raises(ValueError, match=r"collected on worldplan/Wall-v0 but the env is worldplan/PointMaze-v0"):
+        finetune(tiny_cfg("env=pointmaze", "train.init=scratch"))
+    assert not (workdir / "checkpoints").exists()
+
+
 def test_pretrained_init_without_a_pretrain_checkpoint_says_what_to_do(tiny_cfg: Callable) -> None:
     with pytest.raises(FileNotFoundError, match="worldplan pretrain"):
         finetune(tiny_cfg("train.init=pretrained"))
@@ -101,7 +111,8 @@ def test_a_stage_can_override_the_shared_optimiser_settings(tiny_cfg: Callable) 
 
 def test_an_unknown_stage_override_names_the_key_and_the_valid_ones(tiny_cfg: Callable) -> None:
     cfg = tiny_cfg("+train.pretrain.stpes=5")
-    with pytest.raises(ValueError, match=r"train\.pretrain\.stpes .*did you mean train\.pretrain\.steps\?.*clip_frames"):
+    expected = r"train\.pretrain\.stpes .*did you mean train\.pretrain\.steps\?.*clip_frames"
+    with pytest.raises(ValueError, match=expected):
         settings_for(cfg.train, "pretrain", seed=0)
 
 

@@ -19,7 +19,8 @@ from worldplan.train.trainer import NonFiniteLossError, Trainer, TrainSettings, 
 
 
 def batches(world_size: int, rank: int, start: int = 0, steps: int = 7) -> list[list[int]]:
-    sampler = StepBatchSampler(10, batch_size=4, rank=rank, world_size=world_size, seed=3, start_step=start, steps=steps)
+    sampler = StepBatchSampler(10, batch_size=4, rank=rank, world_size=world_size, seed=3, start_step=start,
+                               steps=steps)
     return list(sampler)
 
 
@@ -60,7 +61,8 @@ def test_resume_after_interruption_gives_the_weights_of_an_uninterrupted_run(
     tiny_cfg: Callable, workdir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     common = ("train.init=scratch", "train.steps=6", "train.save_every=3")
-    full = finetune(tiny_cfg(*common, f"train.finetune.out={workdir}/full", f"train.finetune.run_dir={workdir}/full-run"))
+    full_args = (*common, f"train.finetune.out={workdir}/full", f"train.finetune.run_dir={workdir}/full-run")
+    full = finetune(tiny_cfg(*full_args))
     resumed_args = (*common, f"train.finetune.out={workdir}/cut", f"train.finetune.run_dir={workdir}/cut-run")
     forward, calls = NextFrameObjective.forward, []
 

@@ -26,7 +26,8 @@ def budget_overrides(planner: str, budget: int) -> tuple[str, ...]:
     half the budget to 3 CEM iterations, half to gradient steps on the 4 best sequences.
     """
     if budget < 2 * ITERATIONS * RESTARTS:
-        raise ValueError(f"planner budget {budget} is below the smallest the sweep splits ({2 * ITERATIONS * RESTARTS})")
+        smallest = 2 * ITERATIONS * RESTARTS
+        raise ValueError(f"planner budget {budget} is below the smallest the sweep splits ({smallest})")
     if planner in ("cem", "mppi"):
         samples = budget // ITERATIONS
         return (f"planner.num_samples={samples}", f"planner.iterations={ITERATIONS}",

@@ -73,7 +73,8 @@ def paired_outcomes(episodes: Iterable[dict[str, Any]], env: str, planner: str, 
         if found[(INITS[0], *key)]["task_seed"] != found[(INITS[1], *key)]["task_seed"]:
             raise ValueError(f"{env} {planner} size {size} seed {key[0]} episode {key[1]}: pretrained and scratch "
                              "planned different tasks; the comparison is not paired")
-    return [bool(found[(INITS[0], *k)]["success"]) for k in keys], [bool(found[(INITS[1], *k)]["success"]) for k in keys]
+    pretrained, scratch = ([bool(found[(init, *k)]["success"]) for k in keys] for init in INITS)
+    return pretrained, scratch
 
 
 def size_table(episodes: Sequence[dict[str, Any]], env: str) -> list[dict[str, Any]]:

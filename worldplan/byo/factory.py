@@ -52,6 +52,20 @@ def is_goal_env_id(env_id: str) -> bool:
     return isinstance(creator, type) and issubclass(creator, GoalEnv)
 
 
+def env_identity(env_id: str, kwargs: Mapping[str, Any]) -> str:
+    """What two recorded envs (a dataset's, a checkpoint's, the configured one) must share to be the
+    same: the gym id without a ``module:`` prefix and, for an adapted env (one gym id for every
+    bring-your-own env), the env it wraps."""
+    name = env_id.split(":")[-1]
+    return f"{name} wrapping {kwargs.get('env')}" if name == ADAPTER_ENV_ID else name
+
+
+def records_env(env_id: str) -> bool:
+    """Whether a dataset's ``env_id`` names an env that ``resolve_env`` produces (every collected
+    dataset's does); imports without a simulator record ``lerobot:<robot>`` or ``minari:<dataset>``."""
+    return env_id == ADAPTER_GYM_ID or is_goal_env_id(env_id)
+
+
 def resolve_env(env_cfg: Mapping[str, Any] | DictConfig) -> tuple[str, dict[str, Any]]:
     """``(gym id, kwargs)`` of the env ``env_cfg`` describes (``id``, ``kwargs`` and the adapter keys).
 

@@ -7,11 +7,14 @@ is passed through untouched.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import imageio.v3 as iio
 import numpy as np
 from PIL import Image
+
+log = logging.getLogger(__name__)
 
 
 def to_rgb(frames: np.ndarray) -> np.ndarray:
@@ -57,7 +60,11 @@ def resize_frame(frame: np.ndarray, size: int) -> np.ndarray:
 
 
 def load_image(path: str | Path, size: int) -> np.ndarray:
-    """Read a png/jpg file as an (S, S, 3) uint8 RGB image.
+    """Read a png/jpg goal image file as an (S, S, 3) uint8 RGB image.
+
+    An image of another size or aspect than the env's S x S frames is resized to S x S as a whole
+    (stretched, no crop: what happens to the env's own renders of that shape), with a warning naming
+    both sizes; an S x S image is used untouched.
 
     Raises:
         FileNotFoundError: no such file.
@@ -72,4 +79,10 @@ def load_image(path: str | Path, size: int) -> np.ndarray:
         raise ValueError(f"goal image {path} is not a readable image ({err})") from err
     if image.ndim == 4:  # an animated file: its first frame
         image = image[0]
+    height, width = image.shape[:2]
+    if (height, width) != (size, size):
+        log.warning("goal image %s is %dx%d px (width x height) but the env's frames are %dx%d px: resized%s to "
+                    "%dx%d; save the goal at %dx%d px, or as the env renders it, to plan towards it as given",
+                    path, width, height, size, size, "" if height == width else " and stretched", size, size,
+                    size, size)
     return resize_frame(image, size)

@@ -1,4 +1,5 @@
-"""``worldplan datasets path=<dir>``: validate an episode dataset, print its summary, write its preview."""
+"""``worldplan datasets path=<dir>``: validate an episode dataset (files and values), print its summary,
+write its preview."""
 
 from __future__ import annotations
 
@@ -45,6 +46,7 @@ def run(cfg: DictConfig) -> None:
     if cfg.get("path") is None:
         raise ValueError("give the dataset directory: worldplan datasets path=<dir>")
     dataset = EpisodeDataset.open(Path(cfg.path))
+    dataset.check_values()
     print(describe(dataset))
     preview = write_dataset_preview(dataset, dataset.path / "preview.mp4", episodes=cfg.data.video_episodes)
     if preview is not None:

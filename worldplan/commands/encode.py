@@ -23,7 +23,8 @@ def _targets(cfg: DictConfig) -> list[Path]:
     candidates = [Path(cfg.train.finetune.dataset), *(Path(p) for p in cfg.train.pretrain.sources)]
     found = [p for p in dict.fromkeys(candidates) if p.exists()]
     if not found:
-        raise FileNotFoundError(f"none of {[str(p) for p in candidates]} exists: collect a dataset first or pass path=<dir>")
+        raise FileNotFoundError(f"none of {[str(p) for p in candidates]} exists: "
+                                "collect a dataset first or pass path=<dir>")
     return found
 
 

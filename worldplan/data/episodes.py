@@ -7,7 +7,8 @@ Layout (see docs/dataset-format.md)::
     <dataset>/episodes/ep_000000/actions.npy    (T, A_env) float32
     <dataset>/episodes/ep_000000/states.npy     (T+1, state_dim) float32, the true state of frame t
 
-``EpisodeDataset.open`` validates everything it will later read and raises ``DatasetError``;
+``EpisodeDataset.open`` validates everything it will later read and raises ``DatasetError``
+(``check_values`` also reads the data, for NaN or inf);
 ``EpisodeWriter`` creates or resumes a dataset one episode at a time, crash-safely.
 """
 
@@ -228,6 +229,23 @@ class EpisodeDataset:
     def lengths(self) -> list[int]:
         """T of every episode."""
         return [ep["length"] for ep in self.meta.episodes]
+
+    def check_values(self) -> None:
+        """Read every episode's actions and states, one episode at a time, and refuse NaN or inf.
+
+        ``open`` checks headers and sizes only; this reads the data (frames are uint8, always finite).
+
+        Raises:
+            DatasetError: naming the episode's file and the first step holding a non-finite value.
+        """
+        for index in range(len(self)):
+            episode = self[index]
+            for name in ("actions", "states"):
+                bad = np.flatnonzero(~np.isfinite(getattr(episode, name)).all(axis=1))
+                if bad.size:
+                    path = _episode_dir(self.path, index) / f"{name}.npy"
+                    raise DatasetError(f"{path} holds non-finite {name} (NaN or inf, first at step {bad[0]}): "
+                                       f"re-collect or re-import the dataset without episode {index}")
 
 
 class EpisodeWriter:

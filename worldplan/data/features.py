@@ -89,7 +89,8 @@ class EpisodeFrames:
 
     def entry(self, index: int) -> dict[str, Any]:
         record = self.dataset.meta.episodes[index]
-        return {"name": f"ep_{index:06d}", "seed": record["seed"], "length": record["length"], "fps": self.dataset.meta.fps}
+        return {"name": f"ep_{index:06d}", "seed": record["seed"], "length": record["length"],
+                "fps": self.dataset.meta.fps}
 
     def iter_frames(self, index: int, chunk: int) -> Iterator[np.ndarray]:
         frames = self.dataset[index].frames
@@ -273,7 +274,8 @@ def _save_npy_atomic(path: Path, array: np.ndarray) -> None:
         np.save(handle, array)
 
 
-def _encode_item(source: FrameSource, index: int, encoder: torch.nn.Module, batch_size: int, device: torch.device) -> np.ndarray:
+def _encode_item(source: FrameSource, index: int, encoder: torch.nn.Module, batch_size: int,
+                 device: torch.device) -> np.ndarray:
     """(F, P, D) float16 features of item ``index``, checked finite."""
     chunks = []
     with torch.inference_mode():
@@ -281,5 +283,6 @@ def _encode_item(source: FrameSource, index: int, encoder: torch.nn.Module, batc
             chunks.append(encoder(torch.from_numpy(frames).to(device)).to(torch.float16).cpu())
     z = torch.cat(chunks).numpy()
     if not np.isfinite(z).all():
-        raise NonFiniteDataError(f"{source.path}/{source.entry(index)['name']}: the encoder produced non-finite features")
+        name = source.entry(index)["name"]
+        raise NonFiniteDataError(f"{source.path}/{name}: the encoder produced non-finite features")
     return z

@@ -33,7 +33,8 @@ class EpisodeResult:
             batched ``planner.plan`` call shared by the episodes still running).
         cost_traces: per plan, the planner's best cost after each iteration.
         evaluations: candidate sequences scored for this episode over all its plans.
-        frames: (L + 1, S, S, 3) uint8 observations, the start frame first.
+        frames: (L + 1, S, S, 3) uint8 observations, the start frame first; None when the loop was
+            told not to keep them (episodes that get no video).
         goal_image: (S, S, 3) uint8.
     """
 
@@ -46,7 +47,7 @@ class EpisodeResult:
     plan_seconds: list[float]
     cost_traces: list[list[float]]
     evaluations: int
-    frames: np.ndarray
+    frames: np.ndarray | None
     goal_image: np.ndarray
 
     def to_record(self) -> dict[str, Any]:
@@ -71,15 +72,17 @@ class EpisodeTrace:
 
     Attributes:
         goal_state: (state_dim,) float32.
-        frames: observations so far, each (S, S, 3) uint8.
+        frames: observations so far, each (S, S, 3) uint8; only the latest when ``keep_frames`` is False.
         stride_frames: the observations at model-step boundaries (every ``frameskip`` env steps).
         state: (state_dim,) float32, the latest true state.
+        keep_frames: keep every observation (for a video), not just the latest.
     """
 
     goal_state: np.ndarray
     frames: list[np.ndarray]
     stride_frames: list[np.ndarray]
     state: np.ndarray
+    keep_frames: bool = True
     steps: int = 0
     success: bool = False
     done: bool = False
@@ -89,7 +92,10 @@ class EpisodeTrace:
 
     def record_step(self, frame: np.ndarray, state: np.ndarray, *, success: bool, stop: bool) -> None:
         """Append one executed env step; the episode ends on success or ``stop`` (budget, termination)."""
-        self.frames.append(frame)
+        if self.keep_frames:
+            self.frames.append(frame)
+        else:
+            self.frames[-1] = frame
         self.state = state
         self.steps += 1
         self.success = success

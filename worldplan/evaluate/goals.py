@@ -7,10 +7,12 @@
 | ``random_walk`` | ``reset(seed)`` | the env's own ``sample_goal_task``: its goal policy for ``offset`` steps | - |
 | ``policy`` | ``reset(seed)`` | ``offset`` steps of ``goal.policy`` (``module:function(rng, state) -> action``) | - |
 | ``image`` | ``reset(seed)`` | the image file ``goal.image``; no goal state (NaN) | latent-threshold success |
-| ``state`` | ``reset(seed)`` | ``goal.state`` rendered with ``render_state`` | the state protocol |
-| ``dataset`` | state ``step - offset`` | frame and state ``goal.step`` of episode ``goal.episode`` | the state protocol |
+| ``state`` | ``reset(seed)`` | ``goal.state`` rendered with ``render_state`` | state protocol |
+| ``dataset`` | state ``step - offset`` | frame and state ``goal.step`` of episode ``goal.episode`` | state protocol |
 
-(``goal.episode`` and ``goal.step`` are drawn from the episode's seed when null.)
+(``goal.episode`` and ``goal.step`` are drawn from the episode's seed when null.) A goal image of
+another size or aspect than the env's frames is resized (stretched) to them with a warning naming
+both sizes (``worldplan.byo.images.load_image``).
 
 Walked goals (``GoalEnv.walk_goal_task``) work without the state protocol: an adapted env is reset with the
 same seed again to return to the start, which is checked to reproduce the same start state.

@@ -85,8 +85,16 @@ def _check_inputs(
     return bases
 
 
-def _start(env: GoalEnv, task: GoalTask) -> EpisodeTrace:
-    """Put ``env`` at the task's start state and open its trace."""
+def _keep_flags(keep_frames: Sequence[bool] | None, count: int) -> list[bool]:
+    """One keep-all-frames flag per episode (all True when None)."""
+    flags = [True] * count if keep_frames is None else [bool(k) for k in keep_frames]
+    if len(flags) != count:
+        raise ValueError(f"keep_frames needs one flag per episode ({count}), got {len(flags)}")
+    return flags
+
+
+def _start(env: GoalEnv, task: GoalTask, *, keep_frames: bool) -> EpisodeTrace:
+    """Put ``env`` at the task's start state and open its trace (keeping every frame or the latest)."""
     env.set_state(task.start_state)
     frame = np.asarray(env.render())
     if task.goal_image.shape != frame.shape:
@@ -94,7 +102,8 @@ def _start(env: GoalEnv, task: GoalTask) -> EpisodeTrace:
             f"goal image of episode seed {task.seed} has shape {task.goal_image.shape} but the env renders "
             f"{frame.shape}; sample goals with the same env image_size"
         )
-    return EpisodeTrace(goal_state=task.goal_state, frames=[frame], stride_frames=[frame], state=env.get_state())
+    return EpisodeTrace(goal_state=task.goal_state, frames=[frame], stride_frames=[frame], state=env.get_state(),
+                        keep_frames=keep_frames)
 
 
 def _encode(model: EvalModel, frames: np.ndarray, device: torch.device) -> Tensor:
@@ -199,7 +208,7 @@ def _finish(
             plan_seconds=trace.plan_seconds,
             cost_traces=trace.cost_traces,
             evaluations=trace.evaluations,
-            frames=np.stack(trace.frames),
+            frames=np.stack(trace.frames) if trace.keep_frames else None,
             goal_image=task.goal_image,
         )
         for b, (env, task, trace) in enumerate(zip(bases, tasks, traces))
@@ -219,6 +228,7 @@ def run_episodes(
     cost_kwargs: Mapping[str, Any] | None = None,
     device: str | torch.device = "cpu",
     first_index: int = 0,
+    keep_frames: Sequence[bool] | None = None,
 ) -> list[EpisodeResult]:
     """Run one MPC episode per (env, task) pair, all B of them stepping together.
 
@@ -234,6 +244,8 @@ def run_episodes(
         cost_kwargs: keyword arguments of ``latent_goal_cost`` (metric, steps, step_weights).
         device: where frames are sent for encoding.
         first_index: the ``index`` recorded for the first episode (episodes run in chunks).
+        keep_frames: B flags, whether each episode's result keeps all its frames (for a video) or
+            none (``frames`` None, memory bounded by B frames); None keeps every episode's.
 
     Returns:
         B ``EpisodeResult``s in the order of ``envs``.
@@ -249,7 +261,8 @@ def run_episodes(
     )
     cost_kwargs = dict(cost_kwargs or {})
     device = torch.device(device)
-    traces = [_start(env, task) for env, task in zip(bases, tasks)]
+    keep = _keep_flags(keep_frames, len(tasks))
+    traces = [_start(env, task, keep_frames=k) for env, task, k in zip(bases, tasks, keep)]
     z_goal = _encode(model, np.stack([task.goal_image for task in tasks])[:, None], device)[:, 0]  # (B, P, D)
     metric = str(cost_kwargs.get("metric", "l2"))
     _attach_latent_goals(model, bases, z_goal, metric=metric, device=device)

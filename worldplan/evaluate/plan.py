@@ -20,7 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 
 import worldplan
 from worldplan.byo import resolve_env
-from worldplan.byo.factory import ADAPTER_ENV_ID
+from worldplan.byo.factory import env_identity
 from worldplan.config import save_config
 from worldplan.data.episodes import META_FILE, read_meta
 from worldplan.envs import make_env
@@ -75,13 +75,6 @@ def probe_env(env_id: str, env_kwargs: Mapping[str, Any]) -> EnvInfo:
         env.close()
 
 
-def env_identity(env_id: str, kwargs: Mapping[str, Any]) -> str:
-    """What a checkpoint's env and the evaluated env must share: the gym id without a ``module:``
-    prefix and, for an adapted env (one gym id for every bring-your-own env), the env it wraps."""
-    name = env_id.split(":")[-1]
-    return f"{name} wrapping {kwargs.get('env')}" if name == ADAPTER_ENV_ID else name
-
-
 def checkpoint_env(meta: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:
     """The env (id, kwargs) a checkpoint was trained on: ``train.env_id`` / ``train.env_kwargs`` in its
     meta, else its dataset's ``meta.json``.
@@ -115,7 +108,8 @@ def check_checkpoint(model: WorldModel, meta: Mapping[str, Any], env_id: str, en
     if model.predictor.arch["proprio_dim"]:
         raise ValueError(f"checkpoint {path} takes proprioception as input, which the MPC loop does not provide")
     trained_env = checkpoint_env(meta)
-    trained_on, evaluated = None if trained_env is None else env_identity(*trained_env), env_identity(env_id, env.kwargs)
+    trained_on = None if trained_env is None else env_identity(*trained_env)
+    evaluated = env_identity(env_id, env.kwargs)
     if trained_on is not None and trained_on != evaluated:
         raise ValueError(f"checkpoint {path} was trained on {trained_on} but the env is {evaluated}; "
                          f"evaluate it on its env (env=...) or pick a checkpoint of {evaluated}")
@@ -247,8 +241,8 @@ def plan_from_config(cfg: DictConfig) -> tuple[dict[str, Any], Path]:
     try:
         results = evaluate_episodes(env_id=env.id, env_kwargs=env.kwargs, seeds=seeds, goal_source=ev.goal_source,
                                     goal_offset=ev.goal_offset, planner=planner, model=setup.model,
-                                    batch_size=ev.batch_size, loop_kwargs=loop, device=device,
-                                    goal_params=goal_params(cfg))
+                                    batch_size=ev.batch_size, loop_kwargs=loop, video_episodes=ev.video_episodes,
+                                    device=device, goal_params=goal_params(cfg))
     finally:
         if isinstance(setup.model, OracleModel):
             setup.model.close()

@@ -39,7 +39,7 @@ def write_episode_videos(
 
     Args:
         out_dir: directory of the videos (created).
-        results: episodes; each has frames (L + 1, S, S, 3) and goal_image (S, S, 3).
+        results: episodes; the first ``count`` have frames (L + 1, S, S, 3), all a goal_image (S, S, 3).
         count: how many episodes get a video (0: none).
         fps: playback rate, usually the env's control rate.
         metadata: JSON values for each video's sidecar (the evaluation protocol); the episode's own
@@ -47,9 +47,15 @@ def write_episode_videos(
 
     Returns:
         The written video paths.
+
+    Raises:
+        ValueError: one of the first ``count`` episodes kept no frames.
     """
     paths = []
     for result in results[: max(count, 0)]:
+        if result.frames is None:
+            raise ValueError(f"episode {result.index} kept no frames for its video: run it with its frames kept "
+                             f"(evaluate_episodes(video_episodes={count}))")
         episode = {"index": result.index, "seed": result.seed, "success": result.success, "steps": result.steps}
         frames = side_by_side(result.frames, result.goal_image)  # (L + 1, S, 2S, 3)
         paths.append(

@@ -84,6 +84,7 @@ def evaluate_episodes(
     model: EvalModel,
     batch_size: int,
     loop_kwargs: Mapping[str, Any],
+    video_episodes: int,
     device: str | torch.device = "cpu",
     goal_params: Mapping[str, Any] | None = None,
 ) -> list[EpisodeResult]:
@@ -97,6 +98,8 @@ def evaluate_episodes(
         batch_size: B, episodes stepped and planned together (B envs are made once and reused).
         loop_kwargs: the keyword settings of ``run_episodes`` (frameskip, max_env_steps, replan_every,
             context_frames, cost_kwargs).
+        video_episodes: the first episodes whose results keep their frames (the ones ``save_evaluation``
+            writes videos of); the others keep none (``frames`` None).
         device: where frames are encoded.
 
     Returns:
@@ -110,8 +113,9 @@ def evaluate_episodes(
         for first in range(0, len(seeds), batch_size):
             chunk = list(seeds[first : first + batch_size])
             tasks = sample_tasks(envs, chunk, goal_source=goal_source, offset=goal_offset, goal_params=goal_params)
+            keep = [first + b < video_episodes for b in range(len(chunk))]
             results += run_episodes(envs[: len(chunk)], tasks, planner, model, **loop_kwargs, device=device,
-                                    first_index=first)
+                                    first_index=first, keep_frames=keep)
             done = sum(r.success for r in results)
             logger.info("episodes %d/%d done, %d successes", len(results), len(seeds), done)
     finally:

@@ -95,7 +95,8 @@ def _to_json(content: Mapping[str, Any]) -> str:
     try:
         return json.dumps(plain, indent=2, sort_keys=True)
     except TypeError as err:
-        raise ValueError(f"checkpoint meta must be JSON-serialisable (plain dicts, lists, numbers, strings): {err}") from err
+        raise ValueError(f"checkpoint meta must be JSON-serialisable (plain dicts, lists, numbers, strings): "
+                         f"{err}") from err
 
 
 def _exchange(first: Path, second: Path) -> bool:

@@ -32,7 +32,10 @@ STAGE_KEYS = {"pretrain": ("sources", "clip_frames", "stride_seconds", "out", "r
               "finetune": ("dataset", "episodes", "pretrained", "out", "run_dir")}
 STAGE_OVERRIDABLE = {f.name for f in fields(TrainSettings)} - {"seed"}
 
-__all__ = ["check_stage_keys", "settings_for", "data_window", "build_model", "with_encoder", "checkpoint_saver", "save_run_config"]
+__all__ = [
+    "check_stage_keys", "settings_for", "data_window", "build_model", "with_encoder", "checkpoint_saver",
+    "save_run_config",
+]
 
 
 def check_stage_keys(train_cfg: DictConfig, stage: str) -> None:
@@ -58,14 +61,16 @@ def settings_for(train_cfg: DictConfig, stage: str, *, seed: int) -> TrainSettin
         ValueError: ``train.<stage>`` holds a key that is neither the stage's own nor a trainer knob.
     """
     check_stage_keys(train_cfg, stage)
-    merged = {**OmegaConf.to_container(train_cfg, resolve=True), **OmegaConf.to_container(train_cfg[stage], resolve=True)}
+    shared = OmegaConf.to_container(train_cfg, resolve=True)
+    merged = {**shared, **OmegaConf.to_container(train_cfg[stage], resolve=True)}
     return TrainSettings.from_config(merged, seed=seed)
 
 
 def data_window(train_cfg: DictConfig, *, fps: float) -> DataWindow:
     """The model's ``DataWindow`` from ``train.window`` and the data's frame rate."""
     window = train_cfg.window
-    return DataWindow(context=int(window.context), horizon=int(window.horizon), frameskip=int(window.frameskip), fps=float(fps))
+    return DataWindow(context=int(window.context), horizon=int(window.horizon), frameskip=int(window.frameskip),
+                      fps=float(fps))
 
 
 def build_model(

@@ -23,6 +23,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from worldplan.atomic import write_json_atomic
+from worldplan.byo.factory import env_identity, records_env, resolve_env
 from worldplan.data.episodes import EpisodeDataset
 from worldplan.data.windows import EpisodeSplit, Track, WindowDataset, split_episodes
 from worldplan.models.actions import FINETUNE_MODES, finetune_parameters
@@ -43,7 +44,7 @@ from worldplan.train.objective import NextFrameObjective, rollout_errors
 from worldplan.train.sources import ensure_cache, episode_tracks
 from worldplan.train.trainer import Trainer, TrainResult
 
-__all__ = ["INITS", "FinetuneSetup", "finetune", "prepare", "training_episodes", "initialise"]
+__all__ = ["INITS", "FinetuneSetup", "finetune", "prepare", "check_dataset_env", "training_episodes", "initialise"]
 
 INITS = ("pretrained", "scratch")
 METRICS_FILE = "metrics.json"
@@ -61,6 +62,25 @@ def finetune(cfg: DictConfig) -> TrainResult:
         return _finetune(cfg, ctx)
     finally:
         shutdown(ctx)
+
+
+def check_dataset_env(dataset: EpisodeDataset, env_cfg: DictConfig) -> None:
+    """Refuse a dataset collected on another env than ``env_cfg`` (``cfg.env``), whose frameskip and
+    identity the checkpoint would take. A dataset that records no env (an import without a simulator)
+    is not checked.
+
+    Raises:
+        ValueError: naming both envs.
+    """
+    if not records_env(dataset.meta.env_id):
+        log.info("dataset %s records no env (%s): not checked against env.id", dataset.path, dataset.meta.env_id)
+        return
+    collected = env_identity(dataset.meta.env_id, dataset.meta.env_kwargs)
+    configured = env_identity(*resolve_env(env_cfg))
+    if collected != configured:
+        raise ValueError(f"dataset {dataset.path} was collected on {collected} but the env is {configured}; "
+                         f"fine-tune with its env (env=...) or point train.finetune.dataset at a dataset of "
+                         f"{configured}")
 
 
 def training_episodes(split: EpisodeSplit, episodes: int | None) -> list[int]:
@@ -88,8 +108,10 @@ def initialise(
         log.info("initialised the predictor from %s (action blocks zero-initialised)", pretrained)
 
 
-def _windows(dataset: EpisodeDataset, cache: Any, ids: list[int], *, length: int, stride: int, seed: int) -> WindowDataset:
-    return WindowDataset(episode_tracks(dataset, cache, ids), length=length, stride=stride, with_actions=True, seed=seed)
+def _windows(dataset: EpisodeDataset, cache: Any, ids: list[int], *, length: int, stride: int,
+             seed: int) -> WindowDataset:
+    tracks = episode_tracks(dataset, cache, ids)
+    return WindowDataset(tracks, length=length, stride=stride, with_actions=True, seed=seed)
 
 
 @dataclass
@@ -114,8 +136,9 @@ class FinetuneSetup:
 def prepare(cfg: DictConfig, ctx: DistContext) -> FinetuneSetup:
     """Build the model, data and record of a fine-tuning run (encodes the dataset if needed)."""
     train_cfg, stage, seed = cfg.train, cfg.train.finetune, int(cfg.seed)
-    encoder = FrozenEncoder.from_config(cfg.encoder, device=ctx.device)
     dataset = EpisodeDataset.open(stage.dataset)
+    check_dataset_env(dataset, cfg.env)
+    encoder = FrozenEncoder.from_config(cfg.encoder, device=ctx.device)
     cache = ensure_cache(dataset, encoder, ctx=ctx, batch_size=int(train_cfg.encode_batch_size),
                          progress=bool(train_cfg.progress) and ctx.is_main)
     split = split_episodes(len(dataset), val_fraction=float(train_cfg.val_fraction), seed=seed)

@@ -8,9 +8,10 @@ Axis legend: B windows in a batch, L frames per window, T context frames, H eval
 Both objectives predict every frame of a window from the frames before it in parallel
 (block-causal) and score the predictions of frames 1..L-1 with smooth-L1 (beta 0.1) against the
 cached features, both standardised with the predictor's feature statistics. Fine-tuning can add an
-autoregressive rollout loss (``train.rollout_loss``) over the window's horizon. Pretraining is action-free and uses each window's own timestamps (variable frame
-stride); fine-tuning conditions on the window's actions through ``WorldModel.forward`` (which
-normalises them and places frames ``dt`` seconds apart, the same spacing as fixed-stride windows).
+autoregressive rollout loss (``train.rollout_loss``) over the window's horizon. Pretraining is
+action-free and uses each window's own timestamps (variable frame stride); fine-tuning conditions
+on the window's actions through ``WorldModel.forward`` (which normalises them and places frames
+``dt`` seconds apart, the same spacing as fixed-stride windows).
 
 ``rollout_errors`` is the validation metric: for each window of T + H frames, the model sees the
 first T frames' features and the H actions taken from the last context frame on, rolls out

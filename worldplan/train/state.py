@@ -52,7 +52,8 @@ def _as_python_state(state: Any) -> tuple:
 def _numpy_state_to_plain(state: tuple) -> dict[str, Any]:
     # ndarray is not allowed by torch.load(weights_only=True); a tensor is.
     key, keys, pos, has_gauss, gauss = state
-    return {"key": key, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": pos, "has_gauss": has_gauss, "gauss": gauss}
+    return {"key": key, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": pos, "has_gauss": has_gauss,
+            "gauss": gauss}
 
 
 def _numpy_state_from_plain(state: dict[str, Any]) -> tuple:

@@ -41,10 +41,13 @@ log = logging.getLogger(__name__)
 
 LOG_FILE = "log.jsonl"
 # Settings that change the optimisation trajectory: a resume refuses to continue if they differ.
-_TRAJECTORY_KEYS = ("steps", "batch_size", "lr", "min_lr_ratio", "weight_decay", "warmup_steps", "grad_clip", "amp", "seed")
+_TRAJECTORY_KEYS = (
+    "steps", "batch_size", "lr", "min_lr_ratio", "weight_decay", "warmup_steps", "grad_clip", "amp", "seed",
+)
 
 
-def build_optimizer(model: nn.Module, *, lr: float, weight_decay: float, betas: tuple[float, float] = (0.9, 0.95)) -> torch.optim.AdamW:
+def build_optimizer(model: nn.Module, *, lr: float, weight_decay: float,
+                    betas: tuple[float, float] = (0.9, 0.95)) -> torch.optim.AdamW:
     """AdamW over the trainable parameters: weight decay on matrices (ndim >= 2) only, none on
     biases, norms, LayerScale gains and embeddings of one vector. Frozen parameters are left out."""
     params = [p for p in model.parameters() if p.requires_grad]
@@ -264,7 +267,8 @@ class Trainer:
         state = load_state(self.run_dir) if self.settings.resume else None
         if state is None:
             return 0
-        changed = {k: (v, state["settings"].get(k)) for k, v in self._signature().items() if state["settings"].get(k) != v}
+        saved = state["settings"]
+        changed = {k: (v, saved.get(k)) for k, v in self._signature().items() if saved.get(k) != v}
         if changed:
             raise ValueError(
                 f"{self.run_dir} holds a run with other settings {changed} (new, saved): "
