@@ -7,10 +7,10 @@ The competitor is another process doing fp32 matmuls on one thread, as another t
 
 Workloads (the CPU benchmark preset's shapes): a fine-tuning step of the width-128 tiny predictor
 (batch 16, 3 context + 3 predicted frames of 16 patches x 384 features, rollout loss on), and one
-planner iteration (rollout + last-step cost) of B=25 episodes x N=64 candidates x H=5. Each time is
+planner iteration (rollout + last-step cost) of B=5 episodes x N=64 candidates x H=5. Each time is
 the median of ``--steps`` calls after two warm-up calls. Ratios compare settings measured in this run.
 
-Usage: ``.venv/bin/python benchmarks/threads.py [--steps 15] [--out benchmarks/results/threads.md]``
+Usage: ``.venv/bin/python benchmarks/threads.py [--steps 7] [--out benchmarks/results/threads.md]``
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-B, N, H, T, P, D, A, WIDTH, BATCH = 25, 64, 5, 3, 16, 384, 10, 128, 16
+B, N, H, T, P, D, A, WIDTH, BATCH = 5, 64, 5, 3, 16, 384, 10, 128, 16
 POLICIES = ("default", "PASSIVE")
 
 
@@ -114,7 +114,7 @@ def render(rows: list[dict], info: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=15)
+    parser.add_argument("--steps", type=int, default=7)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "threads.md")
     args = parser.parse_args()

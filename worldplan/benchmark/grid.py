@@ -56,6 +56,7 @@ class Stage:
         return self.done_file.parent
 
 
+STAGE_RECORD = "benchmark_stage.json"  # beside each stage's done file: its overrides, seconds and threads
 SHARED = "all_envs"  # the stage env (and folder) of a pretraining shared by every env
 
 

@@ -21,7 +21,7 @@ import numpy as np  # noqa: E402
 
 from worldplan.atomic import atomic_path, write_text_atomic  # noqa: E402
 from worldplan.benchmark.efficiency import EPISODES_FILE, VALIDATION_FILE, write_efficiency_report  # noqa: E402
-from worldplan.benchmark.grid import Stage  # noqa: E402
+from worldplan.benchmark.grid import STAGE_RECORD, Stage  # noqa: E402
 from worldplan.benchmark.sweep import write_sweep_report  # noqa: E402
 from worldplan.evaluate.metrics import markdown_table  # noqa: E402
 
@@ -98,6 +98,21 @@ def validation_records(stages: Sequence[Stage]) -> list[dict[str, Any]]:
     return records
 
 
+def stage_times(stages: Sequence[Stage]) -> dict[str, dict[str, float]]:
+    """Per stage kind: finished stages and the seconds they took (from their records; older records have none)."""
+    times: dict[str, dict[str, float]] = {}
+    for stage in stages:
+        record = stage.output / STAGE_RECORD
+        if stage.done_file.exists() and record.exists():
+            entry = times.setdefault(stage.kind, {"stages": 0, "timed": 0, "seconds": 0.0})
+            seconds = json.loads(record.read_text()).get("seconds")
+            entry["stages"] += 1
+            if seconds is not None:
+                entry["timed"] += 1
+                entry["seconds"] += seconds
+    return times
+
+
 def write_report(out: Path, stages: Sequence[Stage], *, sweep_reference: str | None = None) -> list[dict[str, Any]]:
     """Write episodes.jsonl, cells.jsonl, validation.jsonl, results.md, the plots and efficiency.md (a
     planner sweep: planners.md, against ``sweep_reference``) under ``out``; return the table rows."""
@@ -111,6 +126,7 @@ def write_report(out: Path, stages: Sequence[Stage], *, sweep_reference: str | N
     write_text_atomic(out / VALIDATION_FILE, "".join(json.dumps(r) + "\n" for r in validation_records(stages)))
     rows = aggregate(cells)
     write_text_atomic(out / "results.md", markdown_table(rows, TABLE_COLUMNS) + "\n")
+    write_text_atomic(out / "run_times.json", json.dumps(stage_times(stages), indent=1) + "\n")
     if sweep_reference is None:
         write_efficiency_report(out)
     else:

@@ -8,16 +8,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import torch
 from omegaconf import DictConfig
 from tqdm import tqdm
 
 from worldplan.atomic import write_json_atomic
-from worldplan.benchmark.grid import Stage, all_stages, relevant_overrides, stage_overrides
+from worldplan.benchmark.grid import STAGE_RECORD, Stage, all_stages, relevant_overrides, stage_overrides
 from worldplan.config import compose
 
 logger = logging.getLogger(__name__)
 
-STAGE_RECORD = "benchmark_stage.json"  # beside each stage's done file: the overrides it was made with
 
 
 def _collect(cfg: DictConfig) -> None:
@@ -80,8 +80,10 @@ def run_stage(bench: DictConfig, stage: Stage) -> float:
     RUNNERS[stage.kind](compose("config", overrides))
     if not stage.done_file.exists():
         raise RuntimeError(f"benchmark stage {stage.kind} {stage.env} finished without writing {stage.done_file}")
-    write_json_atomic(_record_file(stage), {"overrides": overrides})
-    return time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    write_json_atomic(_record_file(stage), {"overrides": overrides, "seconds": round(seconds, 1),
+                                            "threads": torch.get_num_threads()})
+    return seconds
 
 
 def stages_to_run(bench: DictConfig, stages: list[Stage]) -> list[Stage]:

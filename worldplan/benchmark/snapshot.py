@@ -24,7 +24,8 @@ from worldplan.benchmark.grid import all_stages
 from worldplan.benchmark.report import write_report
 from worldplan.config import compose
 
-REPORT = ("episodes.jsonl", "validation.jsonl", "cells.jsonl", "results.md", "efficiency.md", "*.png")
+REPORT = ("episodes.jsonl", "validation.jsonl", "cells.jsonl", "results.md", "efficiency.md", "run_times.json",
+          "*.png")
 RUN_FILES = ("*/eval/*/summary.json", "*/eval/*/episodes.jsonl", "*/eval/*/benchmark_stage.json",
              "*/checkpoints/*/metrics.json", "*/checkpoints/*/benchmark_stage.json", "*/checkpoints/pretrain/*")
 
