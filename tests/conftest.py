@@ -16,3 +16,11 @@ def _one_thread() -> Iterator[None]:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(autouse=True)
+def _offline_hub(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep every test (and the CLI subprocesses it starts) off the network: with ``HF_HUB_OFFLINE``
+    set, ``encoder.allow_download=auto`` never probes or downloads. Tests of the online paths unset it
+    and replace the downloader."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from omegaconf import DictConfig, OmegaConf
 
+from worldplan.byo.env_choice import with_env_choice
 from worldplan.cli_help import COMMANDS, subcommand_help, usage
 from worldplan.config import compose
 
@@ -95,7 +96,7 @@ def _run(name: str, args: CliArgs) -> int:
     """Compose ``name``'s config from ``args`` and run it (or print it); return the exit code."""
     debug = args.debug or os.environ.get("WORLDPLAN_DEBUG") == "1"
     try:
-        cfg: DictConfig = compose("config", _with_implied_choices(name, args.overrides))
+        cfg: DictConfig = compose("config", with_env_choice(_with_implied_choices(name, args.overrides)))
     except Exception as err:  # Hydra raises several types for bad overrides; report them all plainly.
         return _fail(name, err, 2, debug, what="error: bad configuration")
     if args.show_cfg:

@@ -49,8 +49,8 @@ COMMANDS: dict[str, Subcommand] = {
                        "worldplan demo"),
     "plan": Subcommand("worldplan.commands.plan",
                        "evaluate a checkpoint (or eval.model=oracle|random) by MPC on an env",
-                       ("eval", "eval.model", "eval.checkpoint", "eval.episodes", "env", "planner", "encoder",
-                        "seed", "device", "workdir"),
+                       ("eval", "eval.model", "eval.checkpoint", "eval.episodes", "eval.name", "eval.overwrite", "env",
+                        "planner", "encoder", "seed", "device", "workdir"),
                        "worldplan plan env=wall eval.checkpoint=runs/wall/checkpoints/finetune-pretrained "
                        "planner=mppi"),
     "encode": Subcommand("worldplan.commands.encode",

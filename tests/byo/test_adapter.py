@@ -8,11 +8,12 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from byo_helpers import adapted
+from gymnasium.envs.registration import load_env_creator
 from gymnasium.utils.env_checker import check_env
-from user_envs import ref
+from user_envs import Slide, ref
 
 from worldplan.byo import ADAPTER_GYM_ID, make_env, resolve_env
-from worldplan.byo.inner import StateNotSettableError
+from worldplan.byo.inner import StateNotSettableError, first_frame, takes_render_size
 
 
 def test_adapted_env_passes_gymnasium_check_env():
@@ -131,3 +132,24 @@ def test_gymnasium_mujoco_envs_have_the_state_protocol_built_in():
     env.set_state(start)
     np.testing.assert_allclose(env.get_state(), start, atol=1e-6)
     np.testing.assert_array_equal(env.render(), frame)
+
+
+def test_gymnasium_mujoco_envs_render_at_the_image_size():
+    env = make_env({"id": "Reacher-v5", "image_size": 32}).unwrapped
+    env.reset(seed=0)
+    renderer = env.inner.unwrapped.mujoco_renderer
+    assert (renderer.width, renderer.height) == (32, 32)
+    assert first_frame(env.inner, "Reacher-v5").shape == (32, 32, 3)
+
+
+def test_a_render_size_in_the_env_kwargs_is_kept():
+    env = make_env({"id": "Reacher-v5", "image_size": 16, "kwargs": {"width": 48, "height": 40}}).unwrapped
+    env.reset(seed=0)
+    assert first_frame(env.inner, "Reacher-v5").shape == (40, 48, 3) and env.render().shape == (16, 16, 3)
+
+
+def test_envs_that_take_no_render_size_get_none():
+    pendulum = load_env_creator(gym.spec("Pendulum-v1").entry_point)
+    assert not takes_render_size(pendulum) and not takes_render_size(Slide)
+    env = make_env({"id": "Pendulum-v1", "image_size": 16}).unwrapped
+    assert env.reset(seed=0)[0].shape == (16, 16, 3)

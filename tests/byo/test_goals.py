@@ -53,6 +53,7 @@ def test_image_goal_of_the_env_frame_size_is_used_untouched_without_a_warning(tm
 
 def test_image_goal_needs_latent_success(tmp_path):
     env = adapted("Slide", success=ref("close_enough"))
+    iio.imwrite(tmp_path / "goal.png", np.zeros((16, 16, 3), np.uint8))
     with pytest.raises(ValueError, match="no goal state"):
         sample_goal_task(env, 0, 5, source="image", params={"image": str(tmp_path / "goal.png")})
 
@@ -96,3 +97,5 @@ def test_missing_parameter_and_unknown_source_are_clear_errors():
         sample_goal_task(adapted("Slide"), 0, 5, source="image", params={})
     with pytest.raises(ValueError, match="not one of"):
         sample_goal_task(adapted("Slide"), 0, 5, source="teleport")
+    with pytest.raises(ValueError, match="goal.image=missing.png: no such file"):
+        sample_goal_task(adapted("Slide"), 0, 5, source="image", params={"image": "missing.png"})

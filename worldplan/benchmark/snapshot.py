@@ -8,8 +8,8 @@ save first rewrites the run folder's report over every finished stage of the pre
 small and final into a committed folder: the report files
 (``episodes.jsonl``, ``validation.jsonl``, ``cells.jsonl``, ``results.md``, ``efficiency.md``,
 plots) and, under ``run/``, each finished evaluation's summary, episodes and stage record, each
-fine-tuning's metrics and record (not its weights) and the pretrained checkpoints (a few MB each;
-they spare the next session the corpus). restore copies ``run/`` back into a run folder: the
+fine-tuning's metrics and record, and each pretraining's meta.json, never weights (a checkpoint
+holds the encoder too: 86 MB). restore copies ``run/`` back into a run folder: the
 benchmark then skips the finished evaluations and the fine-tunes and corpora only they needed
 (``worldplan.benchmark.runner.stages_to_run``).
 """
@@ -27,7 +27,7 @@ from worldplan.config import compose
 REPORT = ("episodes.jsonl", "validation.jsonl", "cells.jsonl", "results.md", "efficiency.md", "run_times.json",
           "*.png")
 RUN_FILES = ("*/eval/*/summary.json", "*/eval/*/episodes.jsonl", "*/eval/*/benchmark_stage.json",
-             "*/checkpoints/*/metrics.json", "*/checkpoints/*/benchmark_stage.json", "*/checkpoints/pretrain/*")
+             "*/checkpoints/*/metrics.json", "*/checkpoints/*/benchmark_stage.json", "*/checkpoints/pretrain/meta.json")
 
 
 def _copy(files: list[Path], source: Path, target: Path) -> int:

@@ -58,7 +58,9 @@ class AdaptedGoalEnv(GoalEnv):
         env: the env's name: Gymnasium id, ``module:id``, ``module:Class``, ``file.py:Class`` or
             ``dmc:<domain>-<task>``.
         env_kwargs: keyword arguments of that env.
-        image_size: S, side of the square observations.
+        image_size: S, side of the square observations; also the render width and height of an env
+            whose constructor takes them (Gymnasium's MuJoCo envs, 480 px otherwise), unless
+            ``env_kwargs`` set them.
         state: ``module:function(env) -> (state_dim,)`` reading the true state from the user's env.
         success: ``module:function(state, goal_state) -> bool``; None: latent threshold.
         latent_threshold: fraction of the start's latent distance to the goal below which an episode
@@ -76,7 +78,7 @@ class AdaptedGoalEnv(GoalEnv):
             raise ValueError(f"latent_threshold must be in (0, 1) (a fraction of the start's latent distance), "
                              f"got {latent_threshold}")
         self.name = env
-        self.inner = make_inner_env(env, env_kwargs)
+        self.inner = make_inner_env(env, env_kwargs, render_size=self.image_size)
         self.action_space = continuous_bounds(self.inner.action_space, env)
         self.observation_space = spaces.Box(0, 255, (self.image_size, self.image_size, 3), np.uint8)
         self._state_fn = load_callable(state, what="state function") if state else None

@@ -2,7 +2,8 @@
 
 A file path (anything ending in ``.py`` before the colon) is imported from that file, relative to the
 working directory, so a tutorial or a user project can keep its env, state function or success
-function next to its data without installing a package.
+function next to its data without installing a package. What is recorded (``absolute_reference``)
+is the absolute path and the name, so a dataset or checkpoint names the same code from any directory.
 """
 
 from __future__ import annotations
@@ -23,6 +24,15 @@ def split_reference(reference: str) -> tuple[str, str]:
         raise ValueError(f"{reference!r} is not a reference to user code: write 'package.module:name' or "
                          f"'path/to/file.py:name'")
     return module, name
+
+
+def absolute_reference(reference: str) -> str:
+    """``reference`` with a ``.py`` file path made absolute (from the working directory), so that datasets
+    and checkpoints that record it name the same code from anywhere; any other reference unchanged."""
+    module, sep, name = str(reference).rpartition(":")
+    if not sep or not module.endswith(".py"):
+        return str(reference)
+    return f"{Path(module).resolve()}:{name}"
 
 
 def import_module(module: str) -> ModuleType:

@@ -19,7 +19,7 @@ import gymnasium as gym
 from gymnasium.envs.registration import load_env_creator
 from omegaconf import DictConfig, OmegaConf
 
-from worldplan.byo.callables import import_module
+from worldplan.byo.callables import absolute_reference, import_module
 from worldplan.envs import make_env as make_env_from_id
 from worldplan.envs.base import GoalEnv
 
@@ -28,6 +28,7 @@ ADAPTER_GYM_ID = f"worldplan.byo:{ADAPTER_ENV_ID}"  # gym.make imports worldplan
 # Adapter settings read from the env config, with their defaults.
 ADAPTER_KEYS: dict[str, Any] = {"image_size": 64, "state": None, "success": None, "latent_threshold": 0.2,
                                 "fps": None}
+USER_CODE_KEYS = ("state", "success")  # adapter settings that name user code, recorded by absolute path
 
 
 def _plain(env_cfg: Mapping[str, Any] | DictConfig) -> dict[str, Any]:
@@ -55,9 +56,12 @@ def is_goal_env_id(env_id: str) -> bool:
 def env_identity(env_id: str, kwargs: Mapping[str, Any]) -> str:
     """What two recorded envs (a dataset's, a checkpoint's, the configured one) must share to be the
     same: the gym id without a ``module:`` prefix and, for an adapted env (one gym id for every
-    bring-your-own env), the env it wraps."""
+    bring-your-own env), the env it wraps, user code named by absolute path and class name
+    (``/home/me/point2d.py:Point2D``: two files of the same name in two directories differ)."""
     name = env_id.split(":")[-1]
-    return f"{name} wrapping {kwargs.get('env')}" if name == ADAPTER_ENV_ID else name
+    if name != ADAPTER_ENV_ID:
+        return name
+    return f"{name} wrapping {absolute_reference(str(kwargs.get('env')))}"
 
 
 def records_env(env_id: str) -> bool:
@@ -67,7 +71,8 @@ def records_env(env_id: str) -> bool:
 
 
 def resolve_env(env_cfg: Mapping[str, Any] | DictConfig) -> tuple[str, dict[str, Any]]:
-    """``(gym id, kwargs)`` of the env ``env_cfg`` describes (``id``, ``kwargs`` and the adapter keys).
+    """``(gym id, kwargs)`` of the env ``env_cfg`` describes (``id``, ``kwargs`` and the adapter keys);
+    user code given by a relative ``file.py:name`` path is recorded by its absolute path.
 
     Raises:
         ValueError: the config has no ``id``.
@@ -77,10 +82,11 @@ def resolve_env(env_cfg: Mapping[str, Any] | DictConfig) -> tuple[str, dict[str,
     if not env_id:
         raise ValueError("env.id is missing: give a worldplan env id, a Gymnasium id, module:Class or "
                          "dmc:<domain>-<task>")
-    kwargs = dict(cfg.get("kwargs") or {})
+    env_id, kwargs = absolute_reference(env_id), dict(cfg.get("kwargs") or {})
     if env_id == ADAPTER_GYM_ID or is_goal_env_id(env_id):
         return env_id, kwargs
     settings = {key: cfg.get(key, default) for key, default in ADAPTER_KEYS.items()}
+    settings.update({key: absolute_reference(settings[key]) for key in USER_CODE_KEYS if settings[key]})
     return ADAPTER_GYM_ID, {"env": env_id, "env_kwargs": kwargs, **settings}
 
 

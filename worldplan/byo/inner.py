@@ -8,17 +8,24 @@ The state protocol: an env (or any wrapper around it) that defines ``get_state()
 ``set_state(state)`` can be put in any state, which the ``state`` and ``dataset`` goal sources, the
 oracle and rendering of state-only datasets need. Gymnasium's MuJoCo envs are supported as they are
 (state = qpos then qvel).
+
+Render size: an env whose constructor takes ``width`` and ``height`` (Gymnasium's MuJoCo envs, which
+render 480 x 480 by default) is made with both set to ``render_size`` (the adapter's image size), so it
+renders frames of the size the model needs instead of rendering large ones to shrink them; ``width`` or
+``height`` in the env kwargs take precedence.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import importlib
+import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from gymnasium.envs.registration import load_env_creator
 
 from worldplan.byo.callables import import_module, split_reference
 from worldplan.byo.dmc import PREFIX as DMC_PREFIX
@@ -36,33 +43,59 @@ class StateNotSettableError(ValueError):
     """The env cannot be put in a given state, and something asked for it."""
 
 
-def _from_reference(name: str, kwargs: dict[str, Any]) -> gym.Env:
+def takes_render_size(creator: Any) -> bool:
+    """Whether an env class takes ``width`` and ``height``: it names both, or it is a Gymnasium
+    ``MujocoEnv`` that passes its keyword arguments on to ``MujocoEnv.__init__`` (which names them)."""
+    if not isinstance(creator, type):
+        return False
+    parameters = inspect.signature(creator).parameters
+    if "width" in parameters and "height" in parameters:
+        return True
+    passes_kwargs = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+    return passes_kwargs and any(cls.__name__ == "MujocoEnv" for cls in creator.__mro__)
+
+
+def _with_render_size(creator: Any, kwargs: dict[str, Any], render_size: int | None) -> dict[str, Any]:
+    """``kwargs`` with ``width`` and ``height`` = ``render_size`` when the env takes them and neither is set."""
+    if render_size is None or "width" in kwargs or "height" in kwargs or not takes_render_size(creator):
+        return kwargs
+    return {**kwargs, "width": render_size, "height": render_size}
+
+
+def _from_reference(name: str, kwargs: dict[str, Any], render_size: int | None) -> gym.Env:
     """``module:Class`` -> an instance; ``module:id`` -> ``gym.make`` after importing the module."""
     module_name, attribute = split_reference(name)
     module = import_module(module_name)
     target = getattr(module, attribute, None)
     if target is None:
         if attribute in gym.registry:
-            return _make_registered(attribute, kwargs)
+            return _make_registered(attribute, kwargs, render_size)
         raise ValueError(f"env {name!r}: module {module_name!r} has no class {attribute!r} and registers no "
                          f"Gymnasium id {attribute!r}")
     if not (isinstance(target, type) and issubclass(target, gym.Env)):
         raise ValueError(f"env {name!r} is a {type(target).__name__}, not a gymnasium.Env subclass")
-    return target(render_mode="rgb_array", **kwargs)
+    return target(render_mode="rgb_array", **_with_render_size(target, kwargs, render_size))
 
 
-def _make_registered(env_id: str, kwargs: dict[str, Any]) -> gym.Env:
+def _make_registered(env_id: str, kwargs: dict[str, Any], render_size: int | None) -> gym.Env:
     """``gym.make`` without the registered time limit: worldplan's loops set their own step budgets."""
     try:
         spec = gym.spec(env_id)
     except gym.error.Error as err:
         raise ValueError(f"unknown Gymnasium env id {env_id!r} ({err}); give a registered id, module:Class, "
                          f"path/to/file.py:Class or dmc:<domain>-<task>") from err
-    return gym.make(dataclasses.replace(spec, max_episode_steps=None), render_mode="rgb_array", **kwargs)
+    creator = load_env_creator(spec.entry_point) if isinstance(spec.entry_point, str) else spec.entry_point
+    return gym.make(dataclasses.replace(spec, max_episode_steps=None), render_mode="rgb_array",
+                    **_with_render_size(creator, kwargs, render_size))
 
 
-def make_inner_env(name: str, kwargs: Mapping[str, Any] | None = None) -> gym.Env:
+def make_inner_env(name: str, kwargs: Mapping[str, Any] | None = None, *, render_size: int | None = None) -> gym.Env:
     """Create the user's env, rendering ``rgb_array``.
+
+    Args:
+        name: see the module docstring.
+        kwargs: keyword arguments of the env.
+        render_size: passed as ``width`` and ``height`` to an env that takes them (see the module docstring).
 
     Raises:
         ValueError: unknown name, a module that does not import, or a class that is not a gym.Env.
@@ -76,8 +109,8 @@ def make_inner_env(name: str, kwargs: Mapping[str, Any] | None = None) -> gym.En
     if name.startswith(DMC_PREFIX):
         return DmcEnv(name, **kwargs)
     if ":" in name:
-        return _from_reference(name, kwargs)
-    return _make_registered(name, kwargs)
+        return _from_reference(name, kwargs, render_size)
+    return _make_registered(name, kwargs, render_size)
 
 
 def first_frame(env: gym.Env, name: str) -> np.ndarray:

@@ -17,5 +17,9 @@ def run(cfg: DictConfig) -> None:
     result = pretrain(cfg)
     if result.rank != 0:
         return
+    if result.step == result.resumed_from:
+        print(f"pretraining was already complete at step {result.step} (train.steps); nothing to do. "
+              f"checkpoint: {cfg.train.pretrain.out}")
+        return
     print(f"pretrained {result.step} steps (resumed from {result.resumed_from}); last mean loss "
           f"{result.loss:.4f}; checkpoint: {cfg.train.pretrain.out}")

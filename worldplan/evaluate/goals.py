@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,6 +35,10 @@ from worldplan.envs.base import GoalEnv, GoalTask
 
 GOAL_SOURCES = ("random_walk", "policy", "image", "state", "dataset")
 DATASET_STREAM = 0x676F616C  # "goal": draws of dataset goals, apart from the env's own random stream
+# source -> (the goal.* parameter it needs, an example value)
+REQUIRED_PARAMS = {"policy": ("policy", "my_module:policy"), "image": ("image", "goal.png"),
+                   "state": ("state", "[0.0,1.0]"), "dataset": ("dataset", "runs/my_env/data/val")}
+PATH_PARAMS = ("image", "dataset")  # parameters that name a file or directory
 
 
 def _image_side(env: GoalEnv) -> int:
@@ -48,11 +53,25 @@ def supported_goal_sources(env: GoalEnv) -> list[str]:
     return [source for source in GOAL_SOURCES if needs.get(source, True)]
 
 
-def _required(params: Mapping[str, Any], key: str, source: str, example: str) -> Any:
+def check_goal_source(source: str, offset: int, params: Mapping[str, Any]) -> None:
+    """Check a goal source's settings without an env: known source, ``offset`` >= 1, its parameter given
+    (and, for a file, present).
+
+    Raises:
+        ValueError: naming the setting and how to fix it.
+    """
+    if source not in GOAL_SOURCES:
+        raise ValueError(f"eval.goal_source={source!r} is not one of {', '.join(GOAL_SOURCES)}")
+    if offset < 1:
+        raise ValueError(f"eval.goal_offset must be >= 1 env step, got {offset}")
+    if source not in REQUIRED_PARAMS:
+        return
+    key, example = REQUIRED_PARAMS[source]
     value = params.get(key)
     if value is None:
         raise ValueError(f"goal source {source!r} needs goal.{key}: e.g. goal.{key}={example}")
-    return value
+    if key in PATH_PARAMS and not Path(value).exists():
+        raise ValueError(f"goal.{key}={value}: no such file or directory (looked for {Path(value).resolve()})")
 
 
 def _require_settable(env: GoalEnv, source: str) -> None:
@@ -63,7 +82,7 @@ def _require_settable(env: GoalEnv, source: str) -> None:
 
 
 def _policy_goal(env: GoalEnv, seed: int, offset: int, params: Mapping[str, Any]) -> GoalTask:
-    policy = load_callable(_required(params, "policy", "policy", "my_module:policy"), what="goal policy")
+    policy = load_callable(params["policy"], what="goal policy")
     return env.walk_goal_task(seed, offset, lambda rng: policy(rng, env.get_state()))
 
 
@@ -72,7 +91,7 @@ def _image_goal(env: GoalEnv, seed: int, offset: int, params: Mapping[str, Any])
         raise ValueError("goal source 'image' gives no goal state, but this env decides success from the true "
                          "state; use an env adapted with latent-threshold success (no env.success) or a goal "
                          f"source with a goal state ({', '.join(s for s in GOAL_SOURCES if s != 'image')})")
-    image = load_image(_required(params, "image", "image", "goal.png"), _image_side(env))
+    image = load_image(params["image"], _image_side(env))
     _, info = env.reset(seed=seed)
     start = np.asarray(info["state"]).copy()
     env.set_goal(None)
@@ -81,7 +100,7 @@ def _image_goal(env: GoalEnv, seed: int, offset: int, params: Mapping[str, Any])
 
 
 def _state_goal(env: GoalEnv, seed: int, offset: int, params: Mapping[str, Any]) -> GoalTask:
-    goal = np.asarray(_required(params, "state", "state", "[0.0,1.0]"), dtype=np.float32)
+    goal = np.asarray(params["state"], dtype=np.float32)
     _require_settable(env, "state")
     _, info = env.reset(seed=seed)
     start = np.asarray(info["state"]).copy()
@@ -118,7 +137,7 @@ def _dataset_frame(dataset: EpisodeDataset, seed: int, offset: int, params: Mapp
 
 
 def _dataset_goal(env: GoalEnv, seed: int, offset: int, params: Mapping[str, Any]) -> GoalTask:
-    dataset = _open_dataset(str(_required(params, "dataset", "dataset", "runs/my_env/data/val")))
+    dataset = _open_dataset(str(params["dataset"]))
     _require_settable(env, "dataset")
     episode_index, step = _dataset_frame(dataset, seed, offset, params)
     episode = dataset[episode_index]
@@ -152,10 +171,8 @@ def sample_goal_task(env: GoalEnv, seed: int, offset: int, *, source: str = "ran
         ValueError: unknown source, missing or bad parameters; ``StateNotSettableError`` when the source
             needs to set the env's state and the env cannot.
     """
-    if source not in GOAL_SOURCES:
-        raise ValueError(f"goal source {source!r} is not one of {', '.join(GOAL_SOURCES)}")
-    if offset < 1:
-        raise ValueError(f"goal_offset must be >= 1 env step, got {offset}")
+    params = dict(params or {})
+    check_goal_source(source, offset, params)
     if source == "random_walk":
         return env.sample_goal_task(seed, offset)
-    return _SOURCES[source](env, seed, offset, dict(params or {}))
+    return _SOURCES[source](env, seed, offset, params)

@@ -9,6 +9,7 @@ cost_per_iteration.png and config.yaml.
 from __future__ import annotations
 
 import logging
+import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,10 +25,18 @@ from worldplan.byo.factory import env_identity
 from worldplan.config import save_config
 from worldplan.data.episodes import META_FILE, read_meta
 from worldplan.envs import make_env
+from worldplan.evaluate.goals import check_goal_source
 from worldplan.evaluate.mpc import EvalModel
 from worldplan.evaluate.oracle import OracleModel
-from worldplan.evaluate.runner import eval_episode_seed, evaluate_episodes, save_evaluation
+from worldplan.evaluate.runner import (
+    SUMMARY_FILE,
+    VIDEOS_DIR,
+    eval_episode_seed,
+    evaluate_episodes,
+    save_evaluation,
+)
 from worldplan.models import FrozenEncoder, WorldModel, load_world_model, read_checkpoint_meta, resolve_device
+from worldplan.models.hub import is_hub_ref
 from worldplan.planners import RandomPlanner, build_planner
 from worldplan.planners.base import Planner
 
@@ -200,6 +209,42 @@ def eval_name(cfg: DictConfig, planner_name: str) -> str:
     return f"{label}-{planner_name}"
 
 
+def eval_dir(cfg: DictConfig) -> Path:
+    """``${workdir}/eval/<eval_name>``: where the evaluation ``cfg`` describes writes its outputs."""
+    return Path(cfg.workdir) / "eval" / eval_name(cfg, str(cfg.planner.name))
+
+
+def check_output(cfg: DictConfig) -> None:
+    """Refuse to replace a finished evaluation (its ``summary.json``) unless ``eval.overwrite``."""
+    out = eval_dir(cfg)
+    if (out / SUMMARY_FILE).exists() and not cfg.eval.overwrite:
+        raise ValueError(f"{out} already holds an evaluation ({SUMMARY_FILE}); name this one eval.name=<other> "
+                         f"or replace that one with eval.overwrite=true")
+
+
+def validate_plan_config(cfg: DictConfig) -> None:
+    """Every check of ``cfg`` that needs no env, model or encoder, so a bad setting fails at once.
+
+    Raises:
+        ValueError: a bad ``eval.model``, frameskip or goal setting, or an existing evaluation of that name.
+        FileNotFoundError, CheckpointError: ``eval.checkpoint`` is not a checkpoint (only its meta.json is read).
+    """
+    check_model_choice(cfg)
+    check_frameskips(cfg)
+    check_goal_source(cfg.eval.goal_source, int(cfg.eval.goal_offset), goal_params(cfg))
+    if cfg.eval.checkpoint:
+        read_checkpoint_meta(cfg.eval.checkpoint)
+    check_output(cfg)
+
+
+def note_goal_offset(cfg: DictConfig) -> None:
+    """Log when ``eval.goal_offset`` differs from the env config's own (``preset=tiny`` sets 5)."""
+    own = cfg.env.get("goal_offset")
+    if own is not None and int(cfg.eval.goal_offset) != int(own):
+        logger.info("goals are %d env steps from the start (eval.goal_offset), not env %s's own %d (env.goal_offset)",
+                    cfg.eval.goal_offset, cfg.env.name, own)
+
+
 def goal_params(cfg: DictConfig) -> dict[str, Any]:
     """The goal source's parameters (``cfg.goal``, configs/goal/default.yaml); none for random_walk."""
     if cfg.eval.goal_source == "random_walk" or cfg.get("goal") is None:
@@ -218,7 +263,7 @@ def protocol_record(cfg: DictConfig, env: EnvInfo, setup: EvalSetup, planner: di
         "episodes": len(seeds), "batch_size": ev.batch_size, "planner": planner,
         "frameskip": setup.frameskip, "replan_every": ev.replan_every, "max_env_steps": ev.max_env_steps,
         "context_frames": setup.context_frames, "cost": {"metric": ev.metric, "steps": ev.steps},
-        "model": {"kind": ev.model, "checkpoint": None if not ev.checkpoint else str(Path(ev.checkpoint).resolve()),
+        "model": {"kind": ev.model, "checkpoint": None if not ev.checkpoint else checkpoint_record(str(ev.checkpoint)),
                   "init": train.get("init"), "train_episodes": len(train.get("train_episodes") or []) or None,
                   "checkpoint_meta": setup.checkpoint_meta},
         "encoder": setup.encoder_identity, "device": cfg.device, "worldplan_version": worldplan.__version__,
@@ -227,15 +272,15 @@ def protocol_record(cfg: DictConfig, env: EnvInfo, setup: EvalSetup, planner: di
 
 def plan_from_config(cfg: DictConfig) -> tuple[dict[str, Any], Path]:
     """Run the evaluation ``cfg`` describes; return its summary and output directory."""
-    check_model_choice(cfg)
-    check_frameskips(cfg)
+    validate_plan_config(cfg)
+    note_goal_offset(cfg)
     ev, device = cfg.eval, resolve_device(cfg.device)
     env = probe_env(*resolve_env(cfg.env))
     setup = load_eval_model(cfg, env, device)
     planner, planner_record = build_eval_planner(cfg, env, setup.frameskip, device)
     seeds = [eval_episode_seed(cfg.seed, i) for i in range(ev.episodes)]
     protocol = protocol_record(cfg, env, setup, planner_record, seeds)
-    out = Path(cfg.workdir) / "eval" / eval_name(cfg, planner_record["name"])
+    out = eval_dir(cfg)
     loop = {"frameskip": setup.frameskip, "max_env_steps": ev.max_env_steps, "replan_every": ev.replan_every,
             "context_frames": setup.context_frames, "cost_kwargs": {"metric": ev.metric, "steps": ev.steps}}
     try:
@@ -246,8 +291,14 @@ def plan_from_config(cfg: DictConfig) -> tuple[dict[str, Any], Path]:
     finally:
         if isinstance(setup.model, OracleModel):
             setup.model.close()
+    if (out / VIDEOS_DIR).is_dir():  # eval.overwrite=true (check_output): no video of the replaced evaluation stays
+        shutil.rmtree(out / VIDEOS_DIR)
     summary = save_evaluation(out, results, protocol, video_episodes=ev.video_episodes, fps=env.fps,
                               title=f"{planner_record['name']} {planner_record['budget_text']}")
     save_config(cfg, out)
     return {"name": out.name, **summary}, out
 
+
+def checkpoint_record(checkpoint: str) -> str:
+    """What a protocol records of ``eval.checkpoint``: a hub reference as given, a path made absolute."""
+    return checkpoint if is_hub_ref(checkpoint) else str(Path(checkpoint).resolve())

@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 
 EVAL_STREAM = 0x65_76_61_6C  # "eval": keeps evaluation seeds apart from collection seeds
 MAX_GOAL_ATTEMPTS = 20  # goal tasks tried per episode before giving up on one unsolved at its start
+SUMMARY_FILE, VIDEOS_DIR = "summary.json", "videos"  # in an evaluation's output directory
 
 
 def eval_episode_seed(base_seed: int, index: int) -> int:
@@ -137,7 +138,7 @@ def save_evaluation(
     out_dir = Path(out_dir)
     summary = summarize(results)
     write_episodes_jsonl(out_dir / "episodes.jsonl", results)
-    write_summary(out_dir / "summary.json", summary, protocol)
-    write_episode_videos(out_dir / "videos", results, count=video_episodes, fps=fps, metadata=dict(protocol))
+    write_summary(out_dir / SUMMARY_FILE, summary, protocol)
+    write_episode_videos(out_dir / VIDEOS_DIR, results, count=video_episodes, fps=fps, metadata=dict(protocol))
     plot_cost_traces(out_dir / "cost_per_iteration.png", results, title=title)
     return summary

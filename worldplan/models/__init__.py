@@ -13,6 +13,7 @@ from worldplan.models.checkpoint import (
     load_world_model,
     read_checkpoint_meta,
     save_checkpoint,
+    upload_checkpoint,
 )
 from worldplan.models.encoder import FrozenEncoder
 from worldplan.models.precision import autocast, resolve_device, resolve_dtype
@@ -24,5 +25,5 @@ __all__ = [
     "CheckpointError", "DataWindow", "FrozenEncoder", "Predictor", "WeightsNotFoundError", "WorldModel",
     "autocast", "finetune_parameters", "load_extra_tensors", "load_pretrained_predictor",
     "load_pretrained_weights", "load_weights_into", "load_world_model", "read_checkpoint_meta",
-    "resolve_device", "resolve_dtype", "save_checkpoint", "smooth_l1",
+    "resolve_device", "resolve_dtype", "save_checkpoint", "smooth_l1", "upload_checkpoint",
 ]

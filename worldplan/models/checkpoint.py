@@ -12,6 +12,10 @@ swapped with the older one in one step (Linux ``renameat2(RENAME_EXCHANGE)``), s
 holds a complete checkpoint; where the swap is unsupported the older one is moved aside first (a
 moment without a checkpoint). Temporary and moved-aside directories that a killed save left behind
 are removed by the next save to the same path.
+
+Every loader also takes a hub reference, ``hf://<user>/<repo>[@<revision>][/<subdir>]``: the
+checkpoint's files are fetched into (or, offline, read from) the local Hugging Face cache and
+loaded with the same checks (``worldplan.models.hub``); `upload_checkpoint` shares one that way.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ import worldplan
 from worldplan.atomic import temp_path
 from worldplan.models.actions import load_pretrained_predictor
 from worldplan.models.encoder import FrozenEncoder
+from worldplan.models.hub import fetch_folder, is_hub_ref, upload_folder
 from worldplan.models.predictor import Predictor
 from worldplan.models.weights import read_safetensors
 from worldplan.models.world_model import DataWindow, WorldModel
@@ -45,6 +50,7 @@ logger = logging.getLogger(__name__)
 
 FORMAT, FORMAT_VERSION = "worldplan.checkpoint", 2  # 2: predictor feature statistics
 MODEL_FILE, META_FILE, EXTRA_FILE = "model.safetensors", "meta.json", "extra.safetensors"
+CHECKPOINT_FILES = (MODEL_FILE, META_FILE, EXTRA_FILE)
 AT_FDCWD, RENAME_EXCHANGE = -100, 2  # renameat2: paths relative to the working directory; swap the two
 RESERVED = ("format", "format_version", "worldplan_version", "git_commit", "created", "predictor", "encoder",
             "encoder_identity", "encoder_in_file", "window", "frame_size", "action_normalization",
@@ -169,14 +175,35 @@ def save_checkpoint(
     return path
 
 
-def read_checkpoint_meta(path: str | Path) -> dict[str, Any]:
-    """Read and validate ``meta.json`` of a checkpoint directory.
+def local_checkpoint(path: str | Path) -> Path:
+    """The local directory of a checkpoint: ``path`` itself, or a hub reference's folder in the Hugging Face
+    cache (fetched if missing and online).
 
     Raises:
-        FileNotFoundError: no such directory.
+        FileNotFoundError: a hub reference that is neither cached nor downloadable (the message says why).
+    """
+    return fetch_folder(str(path), CHECKPOINT_FILES) if is_hub_ref(path) else Path(path)
+
+
+def upload_checkpoint(path: str | Path, ref: str, *, private: bool | None = None) -> str:
+    """Share the checkpoint directory ``path`` as hub reference ``ref`` (``hf://<user>/<repo>[@<branch>][/<subdir>]``),
+    loadable anywhere with that same ``ref``; needs a hub token. Returns the commit's URL.
+
+    Raises:
+        CheckpointError: ``path`` is not a worldplan checkpoint.
+    """
+    read_checkpoint_meta(path)
+    return upload_folder(Path(path), ref, CHECKPOINT_FILES, private=private)
+
+
+def read_checkpoint_meta(path: str | Path) -> dict[str, Any]:
+    """Read and validate ``meta.json`` of a checkpoint directory or hub reference.
+
+    Raises:
+        FileNotFoundError: no such directory, or a hub reference not found (see `local_checkpoint`).
         CheckpointError: not a worldplan checkpoint, or another format version.
     """
-    path = Path(path)
+    path = local_checkpoint(path)
     if not path.is_dir():
         raise FileNotFoundError(f"checkpoint directory not found: {path}")
     try:
@@ -229,7 +256,7 @@ def load_weights_into(model: WorldModel, path: str | Path) -> None:
         CheckpointError: not a checkpoint, or tensors that do not fit (named in the message).
         ValueError: ``model.safetensors`` is truncated or not safetensors (names the file).
     """
-    path = Path(path)
+    path = local_checkpoint(path)
     arch, ours = read_checkpoint_meta(path)["predictor"], model.predictor.arch
     diff = [f"{k}: checkpoint {arch.get(k)!r} vs model {ours.get(k)!r}" for k in sorted(set(arch) | set(ours))
             if arch.get(k) != ours.get(k)]
@@ -250,10 +277,11 @@ def load_world_model(path: str | Path, *, device: str | torch.device = "cpu", wi
     """Rebuild and load a world model from a checkpoint directory in one call (eval mode).
 
     Args:
-        path: checkpoint directory written by `save_checkpoint`.
+        path: checkpoint directory written by `save_checkpoint`, or its hub reference ``hf://...``.
         device: where the model goes.
         with_encoder: also build the frozen encoder (finds its weights; skip for cached features).
     """
+    path = local_checkpoint(path)
     meta = read_checkpoint_meta(path)
     model = build_world_model(meta, device=device, with_encoder=with_encoder)
     load_weights_into(model, path)
@@ -267,6 +295,7 @@ def load_pretrained_weights(model: WorldModel, path: str | Path) -> None:
         CheckpointError: the checkpoint's encoder features differ from ``model``'s encoder.
         ValueError: the predictor architectures differ (names keys and shapes).
     """
+    path = local_checkpoint(path)
     meta = read_checkpoint_meta(path)
     if model.encoder is not None and meta.get("encoder_identity"):
         keys = ("model", "arch", "weights_sha256", "image_size", "pool", "grid", "dim")
@@ -275,12 +304,12 @@ def load_pretrained_weights(model: WorldModel, path: str | Path) -> None:
         if diff:
             raise CheckpointError(f"pretrained checkpoint {path} used other encoder features (differs in {diff}); "
                                   "fine-tune with the same encoder config")
-    state = read_safetensors(Path(path) / MODEL_FILE)
+    state = read_safetensors(path / MODEL_FILE)
     load_pretrained_predictor(model.predictor, {k[len("predictor."):]: v for k, v in state.items()
                                                  if k.startswith("predictor.")})
 
 
 def load_extra_tensors(path: str | Path) -> dict[str, torch.Tensor]:
     """The ``extra_tensors`` saved with a checkpoint (empty if none)."""
-    file = Path(path) / EXTRA_FILE
+    file = local_checkpoint(path) / EXTRA_FILE
     return read_safetensors(file) if file.is_file() else {}

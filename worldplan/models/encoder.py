@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from worldplan.models.precision import autocast, resolve_device, resolve_dtype
-from worldplan.models.weights import file_sha256, load_into, locate_weights, read_state_dict
+from worldplan.models.weights import download_mode, file_sha256, load_into, locate_weights, read_state_dict
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +42,9 @@ class FrozenEncoder(nn.Module):
         image_size: side the frames are resized to; a multiple of 14.
         pool: ``None`` keeps the full patch grid; ``k`` average-pools it to k x k tokens.
         dtype: ``auto | bf16 | fp32`` compute precision (``auto``: bf16 on AMX CPUs and bf16 CUDA).
-        allow_download: let ``weights=auto`` fetch from the Hugging Face hub when no cache has them.
+        allow_download: whether ``weights=auto`` fetches from the Hugging Face hub when no cache has
+            them: ``auto`` (unless ``HF_HUB_OFFLINE`` is set or the hub does not answer within 2 s),
+            ``true`` (always try) or ``false`` (never).
         arch: timm architecture overrides (e.g. ``embed_dim``, ``depth``, ``num_heads``) for tiny
             test encoders; only with ``weights=random`` or a file of that shape.
         batch_size: frames per forward pass (bounds memory for long videos).
@@ -57,7 +59,7 @@ class FrozenEncoder(nn.Module):
         image_size: int = 112,
         pool: int | None = None,
         dtype: str = "auto",
-        allow_download: bool = False,
+        allow_download: bool | str = "auto",
         arch: Mapping[str, Any] | None = None,
         batch_size: int = 64,
         device: str | torch.device = "cpu",
@@ -66,7 +68,7 @@ class FrozenEncoder(nn.Module):
         _validate(model, image_size, batch_size)
         self.settings = {
             "model": model, "weights": str(weights), "image_size": int(image_size), "pool": pool,
-            "dtype": dtype, "allow_download": bool(allow_download), "arch": dict(arch or {}),
+            "dtype": dtype, "allow_download": download_mode(allow_download), "arch": dict(arch or {}),
             "batch_size": int(batch_size),
         }
         self.vit = self._create(model, dict(arch or {}), int(image_size))
@@ -75,7 +77,7 @@ class FrozenEncoder(nn.Module):
             raise ValueError(f"encoder.pool must be null or in [1, {min(grid)}] for a {grid} patch grid; got {pool}")
         self.grid: tuple[int, int] = (int(pool), int(pool)) if pool is not None else grid
         self.dim: int = int(self.vit.embed_dim)
-        self._source, self._sha256 = self._load_weights(str(weights), bool(allow_download), bool(arch))
+        self._source, self._sha256 = self._load_weights(str(weights), self.settings["allow_download"], bool(arch))
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
         self.requires_grad_(False)
@@ -99,7 +101,7 @@ class FrozenEncoder(nn.Module):
             torch.manual_seed(RANDOM_INIT_SEED)
             return timm.create_model(model, pretrained=False, num_classes=0, img_size=image_size, **arch)
 
-    def _load_weights(self, weights: str, allow_download: bool, has_arch: bool) -> tuple[str, str | None]:
+    def _load_weights(self, weights: str, allow_download: str, has_arch: bool) -> tuple[str, str | None]:
         if weights == "random":
             logger.warning("encoder %s uses RANDOM weights (encoder.weights=random): features are not "
                            "DINOv2 features; fine for tests, meaningless for planning", self.settings["model"])

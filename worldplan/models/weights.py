@@ -2,7 +2,9 @@
 
 Order for ``weights="auto"``: the Hugging Face hub cache (timm's ``timm/<model>.<tag>`` repo), the
 torch hub cache (``<torch hub dir>/checkpoints/dinov2_vits14_pretrain.pth``, facebookresearch key
-names, converted to timm's), then a hub download when ``allow_download`` is true. A path loads that
+names, converted to timm's), then a hub download as ``allow_download`` says: ``auto`` unless
+``HF_HUB_OFFLINE`` is set or the hub does not answer within 2 s, ``true`` always, ``false`` never
+(the probe runs only when no cache has the weights, so cached runs never wait). A path loads that
 file (``.safetensors``, ``.pth``, ``.pt``, ``.bin``; pickles only with ``weights_only=True``). When
 nothing is found, `WeightsNotFoundError` lists every place looked and how to supply weights.
 """
@@ -20,10 +22,14 @@ from typing import Any
 import torch
 from torch import nn
 
+from worldplan.models.hub import hf_cache_dir, hub_offline, hub_reachable
+
 logger = logging.getLogger(__name__)
 
 WEIGHT_SUFFIXES = (".safetensors", ".pth", ".pt", ".bin")
 HF_FILENAMES = ("model.safetensors", "pytorch_model.bin")
+DOWNLOAD_MODES = ("auto", "true", "false")
+PROBE_TIMEOUT_S = 2.0
 
 
 class WeightsNotFoundError(FileNotFoundError):
@@ -47,14 +53,6 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def hf_cache_dir() -> Path:
-    """The Hugging Face hub cache, honouring ``HF_HUB_CACHE`` and ``HF_HOME`` at call time."""
-    if os.environ.get("HF_HUB_CACHE"):
-        return Path(os.environ["HF_HUB_CACHE"])
-    home = os.environ.get("HF_HOME") or os.path.join(os.path.expanduser("~"), ".cache", "huggingface")
-    return Path(home) / "hub"
-
-
 def torch_hub_checkpoint_dir() -> Path:
     """``<torch hub dir>/checkpoints``, honouring ``TORCH_HOME`` at call time."""
     return Path(torch.hub.get_dir()) / "checkpoints"
@@ -76,12 +74,42 @@ def _find_in_hf_cache(hub_id: str, cache: Path, looked: list[str]) -> WeightsFil
     return None
 
 
-def locate_weights(model: nn.Module, *, allow_download: bool) -> WeightsFile:
-    """Find pretrained weights for a timm ``model`` (its ``pretrained_cfg`` names the files).
+def download_mode(allow_download: bool | str) -> str:
+    """``encoder.allow_download`` as ``auto``, ``true`` or ``false`` (booleans and their strings accepted).
 
     Raises:
-        WeightsNotFoundError: no cache holds them and downloading is off or failed.
+        ValueError: any other value.
     """
+    mode = str(allow_download).lower()
+    if mode not in DOWNLOAD_MODES:
+        raise ValueError(f"encoder.allow_download must be auto (download unless offline), true or false; "
+                         f"got {allow_download!r}")
+    return mode
+
+
+def _download_blocker(mode: str) -> tuple[str, str] | None:
+    """Why a download may not happen now and how to allow it, or None when it may."""
+    if mode == "false":
+        return "encoder.allow_download=false", "set encoder.allow_download=auto (or true) to fetch them from the hub"
+    if mode == "auto" and hub_offline():
+        return "HF_HUB_OFFLINE is set", "unset HF_HUB_OFFLINE where there is internet: allow_download=auto fetches them"
+    if mode == "auto" and not hub_reachable(PROBE_TIMEOUT_S):
+        return (f"the hub did not answer within {PROBE_TIMEOUT_S:g} s",
+                "connect to the internet (or set HF_ENDPOINT to a mirror): allow_download=auto then fetches them")
+    return None
+
+
+def locate_weights(model: nn.Module, *, allow_download: bool | str) -> WeightsFile:
+    """Find pretrained weights for a timm ``model`` (its ``pretrained_cfg`` names the files).
+
+    Args:
+        model: the timm ViT.
+        allow_download: ``auto`` (download when no cache has them unless offline), ``true`` or ``false``.
+
+    Raises:
+        WeightsNotFoundError: no cache holds them and downloading is off, impossible or failed.
+    """
+    mode = download_mode(allow_download)
     cfg = _pretrained_cfg(model)
     looked: list[str] = []
     hub_id = cfg.get("hf_hub_id")
@@ -95,12 +123,22 @@ def locate_weights(model: nn.Module, *, allow_download: bool) -> WeightsFile:
         looked.append(f"torch hub cache: {path}")
         if path.is_file():
             return WeightsFile(path, f"torch-hub-cache:{path.name}")
-    if allow_download and hub_id:
-        looked.append(f"download from the Hugging Face hub: {hub_id}")
-        found = _download(hub_id, looked)
+    remedy = None
+    if hub_id:
+        found, remedy = _try_download(hub_id, mode, looked)
         if found:
             return found
-    raise WeightsNotFoundError(_not_found_message(cfg.get("architecture", "?"), looked, allow_download))
+    raise WeightsNotFoundError(_not_found_message(cfg.get("architecture", "?"), looked, remedy))
+
+
+def _try_download(hub_id: str, mode: str, looked: list[str]) -> tuple[WeightsFile | None, str | None]:
+    """Download when ``mode`` and the network allow it; else (None, how to allow it)."""
+    looked.append(f"download from the Hugging Face hub: {hub_id}")
+    blocker = _download_blocker(mode)
+    if blocker:
+        looked[-1] += f" (skipped: {blocker[0]})"
+        return None, blocker[1]
+    return _download(hub_id, looked), None
 
 
 def _download(hub_id: str, looked: list[str]) -> WeightsFile | None:
@@ -114,9 +152,9 @@ def _download(hub_id: str, looked: list[str]) -> WeightsFile | None:
     return WeightsFile(Path(path), f"download:{hub_id}/{HF_FILENAMES[0]}")
 
 
-def _not_found_message(model_name: str, looked: list[str], allow_download: bool) -> str:
+def _not_found_message(model_name: str, looked: list[str], download_remedy: str | None) -> str:
     places = "\n".join(f"  - {place}" for place in looked) or "  - (the model names no pretrained files)"
-    download = "" if allow_download else "\n  - set encoder.allow_download=true to fetch them from the hub"
+    download = f"\n  - {download_remedy}" if download_remedy else ""
     return (
         f"no DINOv2 weights found for {model_name!r}. Looked in:\n{places}\n"
         "Supply them one of these ways (see docs/weights.md):\n"

@@ -29,6 +29,7 @@ from worldplan.data.windows import EpisodeSplit, Track, WindowDataset, split_epi
 from worldplan.models.actions import FINETUNE_MODES, finetune_parameters
 from worldplan.models.checkpoint import load_pretrained_weights
 from worldplan.models.encoder import FrozenEncoder
+from worldplan.models.hub import is_hub_ref
 from worldplan.models.world_model import WorldModel
 from worldplan.train.build import (
     build_model,
@@ -101,7 +102,7 @@ def initialise(
     if init == "scratch":
         standardize_predictor(model.predictor, tracks)
     else:
-        if not Path(pretrained).exists():
+        if not is_hub_ref(pretrained) and not Path(pretrained).exists():
             raise FileNotFoundError(f"no pretrained checkpoint at {pretrained}: run `worldplan pretrain` first, "
                                     "point train.finetune.pretrained at one, or use train.init=scratch")
         load_pretrained_weights(with_encoder(model, encoder), pretrained)

@@ -6,7 +6,8 @@ gradients it must average. AdamW, linear warmup + cosine decay, gradient clippin
 autocast. Every ``save_every`` steps and at the end, rank 0 calls ``save_model`` (the model
 checkpoint for consumers, ``${workdir}/checkpoints/<name>/``, which ``save_checkpoint`` replaces
 as a whole) and writes ``trainer_state.pt`` (weights, optimiser, step, every rank's RNG states) to
-the run directory (``${workdir}/train/<name>/``, also holding ``log.jsonl``). Re-running with the
+the run directory (``${workdir}/train/<name>/``, also holding ``log.jsonl`` and, with ``tensorboard``
+installed, TensorBoard event files: ``worldplan.train.logging_sinks``). Re-running with the
 same run directory and ``resume=True`` continues from there and ends with the same weights as an
 uninterrupted run: batches are a pure function of the step (``StepBatchSampler``) and the
 per-window randomness of the data is seeded by its index.
@@ -14,7 +15,6 @@ per-window randomness of the data is seeded by its index.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
@@ -29,9 +29,9 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
-from worldplan.atomic import write_text_atomic
 from worldplan.models.precision import autocast, resolve_dtype
 from worldplan.train.distributed import DistContext, all_reduce_mean, gather_objects, wrap_model
+from worldplan.train.logging_sinks import RunLog, open_run_log
 from worldplan.train.sampler import StepBatchSampler
 from worldplan.train.state import capture_rng, load_state, restore_rng, save_state, state_sha256
 
@@ -39,7 +39,6 @@ __all__ = ["NonFiniteLossError", "TrainSettings", "TrainResult", "Trainer", "bui
 
 log = logging.getLogger(__name__)
 
-LOG_FILE = "log.jsonl"
 # Settings that change the optimisation trajectory: a resume refuses to continue if they differ.
 _TRAJECTORY_KEYS = (
     "steps", "batch_size", "lr", "min_lr_ratio", "weight_decay", "warmup_steps", "grad_clip", "amp", "seed",
@@ -92,6 +91,8 @@ class TrainSettings:
         resume: continue from ``trainer_state.pt`` in the output directory if there is one.
         seed: shuffling seed.
         num_workers: DataLoader worker processes.
+        tensorboard: also write TensorBoard event files to the run directory (if tensorboard is installed).
+        wandb: also log to a Weights & Biases run (needs the wandb package).
     """
 
     steps: int
@@ -108,6 +109,8 @@ class TrainSettings:
     resume: bool = True
     seed: int = 0
     num_workers: int = 0
+    tensorboard: bool = True
+    wandb: bool = False
 
     def __post_init__(self) -> None:
         if self.steps < 1 or self.batch_size < 1:
@@ -147,11 +150,11 @@ class Trainer:
         dataset: map-style dataset of window dicts accepting epoch-tagged indices
             (``worldplan.data.windows.WindowDataset``).
         settings: the knobs.
-        run_dir: where ``trainer_state.pt`` and ``log.jsonl`` go (rank 0 writes them).
+        run_dir: where ``trainer_state.pt``, ``log.jsonl`` and event files go (rank 0 writes them).
         ctx: the process context from ``init_distributed``.
         save_model: ``save_model(step)`` writes the model checkpoint (called on rank 0 only).
         evaluate: optional ``evaluate(step) -> metrics`` run on rank 0 (every ``eval_every``
-            steps and at the end); the metrics go to ``log.jsonl``.
+            steps and at the end); the metrics are logged with the losses.
         progress: show a tqdm bar on rank 0.
     """
 
@@ -174,12 +177,19 @@ class Trainer:
         self.optimizer = build_optimizer(self.module, lr=settings.lr, weight_decay=settings.weight_decay)
         self.precision = resolve_dtype(settings.amp, ctx.device)
         self._trainable = [p for p in self.module.parameters() if p.requires_grad]
+        self._run_log = RunLog([])
 
     def fit(self) -> TrainResult:
         """Train from the resume point (or step 0) to ``settings.steps``; checkpoint at the end."""
         s = self.settings
         start = self._resume()
-        self._truncate_log(start)
+        if self.ctx.is_main:
+            self._run_log = open_run_log(self.run_dir, start=start, tensorboard=s.tensorboard, wandb=s.wandb)
+        with self._run_log:
+            return self._fit(start)
+
+    def _fit(self, start: int) -> TrainResult:
+        s = self.settings
         loader = self._loader(start)
         if s.eval_every and start == 0:
             self._evaluate(0)  # the starting point: what initialisation alone gives
@@ -237,14 +247,14 @@ class Trainer:
         if self.ctx.is_main:
             lr = self.optimizer.param_groups[0]["lr"]
             bar.set_postfix(loss=f"{loss:.4f}", lr=f"{lr:.2e}")
-            self._append_log({"step": step, "loss": loss, "lr": lr, "seconds": round(seconds, 3)})
+            self._run_log.write({"step": step, "loss": loss, "lr": lr, "seconds": round(seconds, 3)})
         return loss
 
     def _evaluate(self, step: int) -> dict:
         metrics: dict = {}
         if self.evaluate is not None and self.ctx.is_main:
             metrics = self.evaluate(step)
-            self._append_log({"step": step, "eval": metrics})
+            self._run_log.write({"step": step, "eval": metrics})
             log.info("step %d evaluation: %s", step, metrics)
         self._barrier()
         return metrics
@@ -280,19 +290,6 @@ class Trainer:
         restore_rng(rngs[self.ctx.rank] if len(rngs) == self.ctx.world_size else rngs[0])
         log.info("resuming %s from step %d", self.run_dir, state["step"])
         return int(state["step"])
-
-    def _append_log(self, record: dict) -> None:
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.run_dir / LOG_FILE, "a") as handle:
-            handle.write(json.dumps(record) + "\n")
-
-    def _truncate_log(self, step: int) -> None:
-        """Drop log lines written after ``step`` (by an interrupted or restarted run), on rank 0."""
-        path = self.run_dir / LOG_FILE
-        if not self.ctx.is_main or not path.exists():
-            return
-        kept = [line for line in path.read_text().splitlines() if json.loads(line)["step"] <= step]
-        write_text_atomic(path, "".join(line + "\n" for line in kept))
 
     def _barrier(self) -> None:
         if self.ctx.is_distributed:
