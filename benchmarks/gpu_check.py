@@ -15,7 +15,6 @@ Usage: ``python benchmarks/gpu_check.py [--device cuda] [--out benchmarks/result
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import time
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from pathlib import Path
 
 import torch
 
+from worldplan.atomic import write_text_atomic
 from worldplan.costs import make_cost_fn
 from worldplan.models import DataWindow, FrozenEncoder, Predictor, WorldModel, autocast
 from worldplan.planners.cem import CEM
@@ -125,10 +125,7 @@ def main() -> None:
     lines += [f"| {r['what']} | {r['dtype']} | {r['seconds']:.4f} | {r['rate']} |" for r in rows]
     report = "\n".join(lines) + "\n"
     print(report)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_name(f".{args.out.name}.tmp")
-    tmp.write_text(report)
-    os.replace(tmp, args.out)
+    write_text_atomic(args.out, report)
 
 
 if __name__ == "__main__":

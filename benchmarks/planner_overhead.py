@@ -21,6 +21,7 @@ from pathlib import Path
 import torch
 from omegaconf import OmegaConf
 
+from worldplan.atomic import write_text_atomic
 from worldplan.config import compose
 from worldplan.costs import make_cost_fn
 from worldplan.models import DataWindow, Predictor, WorldModel
@@ -105,10 +106,7 @@ def main() -> None:
               f"{100 * r['fraction']:.1f} % | {r['overhead_ms']:.1f} |" for r in rows]
     report = "\n".join(lines) + "\n"
     print(report)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_name(f".{args.out.name}.tmp")
-    tmp.write_text(report)
-    os.replace(tmp, args.out)
+    write_text_atomic(args.out, report)
 
 
 if __name__ == "__main__":

@@ -39,6 +39,7 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
+from worldplan.atomic import write_text_atomic  # noqa: E402
 from worldplan.config import compose  # noqa: E402
 from worldplan.costs import latent_goal_cost, make_cost_fn  # noqa: E402
 from worldplan.models import DataWindow, Predictor, WorldModel, autocast  # noqa: E402
@@ -201,10 +202,7 @@ def main() -> None:
             "load_before": load_before, "load_after": f"{os.getloadavg()[0]:.1f}", "peaks": peaks, "bf16": bf16_note}
     report = render(rows, info)
     print(report)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_name(f".{args.out.name}.tmp")
-    tmp.write_text(report)
-    os.replace(tmp, args.out)
+    write_text_atomic(args.out, report)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,8 @@ import sys
 import time
 from pathlib import Path
 
+from worldplan.atomic import write_text_atomic
+
 B, N, H, T, P, D, A, WIDTH, BATCH = 5, 64, 5, 3, 16, 384, 10, 128, 16
 POLICIES = ("default", "PASSIVE")
 
@@ -132,10 +134,7 @@ def main() -> None:
             print(rows[-1], flush=True)
     report = render(rows, info)
     print(report)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_name(f".{args.out.name}.tmp")
-    tmp.write_text(report)
-    tmp.replace(args.out)
+    write_text_atomic(args.out, report)
 
 
 if __name__ == "__main__":
