@@ -13,6 +13,7 @@ import torch
 
 from worldplan.cli import main
 from worldplan.data.episodes import EpisodeDataset
+from worldplan.evaluate.plan import checkpoint_env
 from worldplan.models.checkpoint import load_world_model
 from worldplan.train.build import settings_for
 from worldplan.train.distributed import init_distributed
@@ -129,3 +130,14 @@ def test_scratch_standardises_with_its_training_episodes_and_pretrained_inherits
     assert not torch.equal(corpus.feature_std, torch.ones_like(corpus.feature_std))
     assert torch.equal(pre.model.predictor.feature_std, corpus.feature_std)
     assert not torch.equal(pre.model.predictor.feature_mean, mean)
+
+
+def test_a_finetune_record_names_its_env_and_absolute_dataset_so_a_moved_dataset_loses_nothing(
+        tiny_cfg: Callable, workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(workdir)
+    record = prepare(tiny_cfg("train.init=scratch", "train.finetune.dataset=data/train"),
+                     init_distributed("cpu")).record
+    dataset = EpisodeDataset.open(workdir / "data" / "train")
+    assert record["dataset"] == str(workdir.resolve() / "data" / "train")
+    (workdir / "data" / "train").rename(workdir / "data" / "moved")
+    assert checkpoint_env({"train": record}) == (dataset.meta.env_id, dataset.meta.env_kwargs)

@@ -154,7 +154,9 @@ def prepare(cfg: DictConfig, ctx: DistContext) -> FinetuneSetup:
     initialise(model, encoder, init=train_cfg.init, pretrained=stage.pretrained, tracks=train_windows.tracks)
     finetune_parameters(model.predictor, str(train_cfg.mode))
     record: dict[str, Any] = {
-        "stage": "finetune", "init": train_cfg.init, "mode": train_cfg.mode, "dataset": str(stage.dataset),
+        "stage": "finetune", "init": train_cfg.init, "mode": train_cfg.mode,
+        "dataset": str(Path(stage.dataset).resolve()), "env_id": dataset.meta.env_id,
+        "env_kwargs": dict(dataset.meta.env_kwargs),
         "pretrained": str(stage.pretrained) if train_cfg.init == "pretrained" else None, "seed": seed,
         "split": split.to_dict(), "train_episodes": train_ids, "train_windows": len(train_windows),
         "val_windows": len(val_windows), "settings": OmegaConf.to_container(train_cfg, resolve=True), "metrics": {},
