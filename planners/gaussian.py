@@ -15,12 +15,12 @@ from torch import Tensor
 
 from worldplan.planners.base import CostFn, PlanResult
 from worldplan.planners.sampling import (
+    CandidateScorer,
     SearchResult,
     as_bounds,
     initial_mean,
     merge_best,
     sample_candidates,
-    score_candidates,
 )
 
 
@@ -112,11 +112,13 @@ class GaussianPlanner(abc.ABC):
         best, best_costs = mean.unsqueeze(1)[:, :0], mean.new_empty((batch_size, 0))  # (B, 0, H, A), (B, 0)
         trace = torch.empty((batch_size, self.iterations), device=self.device)
         low, high = self.action_low, self.action_high
+        score = CandidateScorer(cost_fn, batch_size, self.device)
         for it in range(self.iterations):
             candidates = sample_candidates(mean, std, self.num_samples, low, high, self.generator)  # (B, N, H, A)
-            costs = score_candidates(cost_fn, candidates)  # (B, N)
+            costs = score(candidates)  # (B, N)
             best, best_costs = merge_best(best, best_costs, candidates, costs, keep)
             trace[:, it] = best_costs[:, 0]
             mean, std = self._refit(candidates, costs, mean, std)
             std = std.clamp(min=self.min_std, max=self.max_std)
+        score.check()
         return SearchResult(actions=best, costs=best_costs, cost_trace=trace, evaluations=self.evaluations_per_plan)

@@ -117,16 +117,19 @@ class GradientPlanner:
         unit = ((starts.detach().float() - mid) / half).clamp(-1, 1).requires_grad_(True)  # (B, R, H, A)
         optimizer = OPTIMIZERS[self.optimizer]([unit], lr=self.lr)
         best, best_costs = unit.detach()[:, :0], unit.new_empty((starts.shape[0], 0))  # (B, 0, H, A), (B, 0)
-        trace = []
+        trace, failures = [], _Failures(starts.shape[0], unit.device)
         for step in range(self.iterations + 1):
             descend = step < self.iterations  # the last call only scores the final sequences
             with torch.set_grad_enabled(descend):
                 actions = mid + half * unit
-                costs = _checked_costs(cost_fn, actions, differentiable=descend)  # (B, R)
+                costs = _differentiable_costs(cost_fn, actions) if descend else check_cost_shape(
+                    cost_fn(actions), actions)  # (B, R)
+            failures.note(costs.detach(), event=2 * step)
             best, best_costs = merge_best(best, best_costs, actions.detach(), costs.detach().float(), 1)
             trace.append(best_costs[:, 0])
             if descend:
-                _step(optimizer, unit, costs)
+                failures.note(_step(optimizer, unit, costs), event=2 * step + 1)
+        failures.check()
         actions = best[:, 0].clamp(self.action_low, self.action_high)  # mid + half x u may round past a bound
         evaluations = gradient_evaluations(starts.shape[1], self.iterations)
         return PlanResult(actions=actions, cost_trace=torch.stack(trace, dim=1), evaluations=evaluations)
@@ -137,36 +140,57 @@ def gradient_evaluations(restarts: int, steps: int) -> int:
     return (2 * steps + 1) * restarts
 
 
-def _checked_costs(cost_fn: CostFn, actions: Tensor, *, differentiable: bool) -> Tensor:
-    """``cost_fn(actions)`` (B, R), checked for shape, a gradient (if ``differentiable``) and finiteness."""
-    costs = check_cost_shape(cost_fn(actions), actions)
-    if differentiable and costs.grad_fn is None:
-        raise ValueError(
-            "cost_fn is not differentiable: its costs have no grad_fn, so the gradient planner cannot descend "
-            "them; the world model's cost needs make_cost_fn(..., differentiable=True)"
-        )
-    finite = torch.isfinite(costs.detach())
-    if not finite.all():
-        episodes = torch.nonzero(~finite.all(dim=1)).flatten().tolist()
-        raise NonFiniteGradientError(
-            f"cost_fn returned NaN or inf costs for episodes {episodes}; gradient planning needs finite costs"
-        )
-    return costs
+class _Failures:
+    """The first non-finite cost or gradient of each episode, noted on the device and read once by
+    ``check`` after the descent (no host read inside the loop). A descent that met one raises rather
+    than return a NaN plan; the message names what went bad first: costs, or gradients (e.g. a sqrt
+    or norm at 0, or a diverging rollout)."""
 
+    NONE = 2**62
 
-def _step(optimizer: torch.optim.Optimizer, unit: Tensor, costs: Tensor) -> None:
-    """One optimizer step on ``unit`` (B, R, H, A) down the gradient of ``costs`` (B, R), then the projection."""
-    (grad,) = torch.autograd.grad(costs.sum(), unit, allow_unused=True)  # model parameters get no gradient
-    if grad is None:
-        raise ValueError("cost_fn is not differentiable in the actions: its costs do not depend on them")
-    finite = torch.isfinite(grad)
-    if not finite.all():
-        episodes = torch.nonzero(~finite.flatten(1).all(dim=1)).flatten().tolist()
+    def __init__(self, batch_size: int, device: torch.device) -> None:
+        self.first = torch.full((batch_size,), self.NONE, dtype=torch.long, device=device)  # (B,) event index
+
+    def note(self, values: Tensor, *, event: int) -> None:
+        """Record ``event`` (even: a cost call, odd: a gradient) for episodes with a non-finite value in (B, ...)."""
+        bad = ~torch.isfinite(values).flatten(1).all(dim=1)  # (B,)
+        self.first = torch.minimum(self.first, torch.where(bad, event, self.NONE))
+
+    def check(self) -> None:
+        first = self.first.tolist()
+        if min(first) == self.NONE:
+            return
+        kind = min(first) % 2
+        episodes = [b for b, event in enumerate(first) if event != self.NONE and event % 2 == kind]
+        if kind == 0:
+            raise NonFiniteGradientError(
+                f"cost_fn returned NaN or inf costs for episodes {episodes}; gradient planning needs finite costs"
+            )
         raise NonFiniteGradientError(
             f"the gradient of cost_fn is NaN or inf for episodes {episodes} (e.g. a sqrt or norm at 0, or a "
             "diverging rollout); the gradient planner stops rather than return a NaN plan"
         )
+
+
+def _differentiable_costs(cost_fn: CostFn, actions: Tensor) -> Tensor:
+    """``cost_fn(actions)`` (B, R), checked for shape and for a gradient."""
+    costs = check_cost_shape(cost_fn(actions), actions)
+    if costs.grad_fn is None:
+        raise ValueError(
+            "cost_fn is not differentiable: its costs have no grad_fn, so the gradient planner cannot descend "
+            "them; the world model's cost needs make_cost_fn(..., differentiable=True)"
+        )
+    return costs
+
+
+def _step(optimizer: torch.optim.Optimizer, unit: Tensor, costs: Tensor) -> Tensor:
+    """One optimizer step on ``unit`` (B, R, H, A) down the gradient of ``costs`` (B, R), then the
+    projection; returns the gradient (B, R, H, A) (its finiteness is checked after the descent)."""
+    (grad,) = torch.autograd.grad(costs.sum(), unit, allow_unused=True)  # model parameters get no gradient
+    if grad is None:
+        raise ValueError("cost_fn is not differentiable in the actions: its costs do not depend on them")
     unit.grad = grad
     optimizer.step()
     with torch.no_grad():
         unit.clamp_(-1, 1)
+    return grad

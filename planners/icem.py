@@ -20,11 +20,11 @@ from torch import Tensor
 from worldplan.planners.base import CostFn
 from worldplan.planners.cem import CEM
 from worldplan.planners.sampling import (
+    CandidateScorer,
     SearchResult,
     colored_noise,
     initial_mean,
     merge_best,
-    score_candidates,
     top_elites,
 )
 
@@ -121,19 +121,21 @@ class ICEM(CEM):
         best, best_costs = mean.unsqueeze(1)[:, :0], mean.new_empty((batch_size, 0))  # (B, 0, H, A), (B, 0)
         kept, kept_costs = best, best_costs  # nothing kept before the first iteration
         trace = torch.empty((batch_size, self.iterations), device=self.device)
+        score = CandidateScorer(cost_fn, batch_size, self.device)
         for it, size in enumerate(self.population_sizes):
             fresh = self._sample(mean, std, size)  # (B, N_i, H, A)
             if it == 0:
                 fresh = self._carry_in(fresh, warm_start)
             if it == self.iterations - 1:
                 fresh = torch.cat([fresh, mean.unsqueeze(1)], dim=1)
-            fresh_costs = score_candidates(cost_fn, fresh)  # (B, N_i)
+            fresh_costs = score(fresh)  # (B, N_i)
             best, best_costs = merge_best(best, best_costs, fresh, fresh_costs, keep)
             trace[:, it] = best_costs[:, 0]
             population, costs = torch.cat([kept, fresh], dim=1), torch.cat([kept_costs, fresh_costs], dim=1)
             kept, kept_costs = top_elites(population, costs, self.num_kept)  # (B, K', H, A)
             mean, std = self._refit(population, costs, mean, std)
             std = std.clamp(min=self.min_std)
+        score.check()
         self._memory = (best[:, 0].clone(), kept)
         return SearchResult(actions=best, costs=best_costs, cost_trace=trace, evaluations=self.evaluations_per_plan)
 

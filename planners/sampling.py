@@ -141,34 +141,41 @@ def check_cost_shape(costs: object, candidates: Tensor) -> Tensor:
     return costs
 
 
-def score_candidates(cost_fn: CostFn, candidates: Tensor) -> Tensor:
-    """Call ``cost_fn`` once on all B x N candidates and check what comes back.
+class CandidateScorer:
+    """Calls ``cost_fn`` on all B x N candidates of an iteration; ``check`` afterwards, once per search.
 
-    Non-finite costs of a few candidates become +inf (never chosen) and are logged; an episode whose
-    costs are all non-finite raises ``NonFiniteCostError``.
-
-    Args:
-        cost_fn: (B, N, H, A) -> (B, N), lower is better.
-        candidates: (B, N, H, A).
-
-    Returns:
-        (B, N) float32 costs on the candidates' device, +inf where the cost was not finite.
+    Non-finite costs become +inf (never chosen) and are counted on the device, so the search loop
+    never waits for the device (on a GPU a host read per iteration would stall the queue); ``check``
+    reads the counts once: an episode that saw no finite cost at all raises ``NonFiniteCostError``,
+    a few non-finite candidates are logged.
     """
-    costs = check_cost_shape(cost_fn(candidates), candidates).detach()
-    costs = costs.to(device=candidates.device, dtype=torch.float32)
-    finite = torch.isfinite(costs)
-    if finite.all():
-        return costs
-    dead = torch.nonzero(~finite.any(dim=1)).flatten().tolist()
-    if dead:
-        raise NonFiniteCostError(
-            f"cost_fn returned no finite cost for episodes {dead} (all {costs.shape[1]} candidates NaN or inf); "
-            "check the model outputs and the goal features"
-        )
-    logger.warning(
-        "cost_fn returned %d non-finite costs out of %d; treating them as +inf", int((~finite).sum()), costs.numel()
-    )
-    return torch.where(finite, costs, torch.full_like(costs, float("inf")))
+
+    def __init__(self, cost_fn: CostFn, batch_size: int, device: torch.device) -> None:
+        self.cost_fn = cost_fn
+        self.non_finite = torch.zeros(batch_size, dtype=torch.long, device=device)  # (B,) non-finite costs seen
+        self.scored = 0  # candidates scored per episode
+
+    def __call__(self, candidates: Tensor) -> Tensor:
+        """(B, N, H, A) candidates -> (B, N) float32 costs on their device, +inf where not finite."""
+        costs = check_cost_shape(self.cost_fn(candidates), candidates).detach()
+        costs = costs.to(device=candidates.device, dtype=torch.float32)
+        finite = torch.isfinite(costs)
+        self.non_finite += (~finite).sum(dim=1)
+        self.scored += costs.shape[1]
+        return torch.where(finite, costs, torch.full_like(costs, float("inf")))
+
+    def check(self) -> None:
+        """Raise for episodes whose every cost was NaN or inf; log how many were (one host read)."""
+        counts = self.non_finite.tolist()
+        dead = [b for b, count in enumerate(counts) if count == self.scored]
+        if dead:
+            raise NonFiniteCostError(
+                f"cost_fn returned no finite cost for episodes {dead} (all {self.scored} candidates NaN or inf); "
+                "check the model outputs and the goal features"
+            )
+        if sum(counts):
+            logger.warning("cost_fn returned %d non-finite costs out of %d; treating them as +inf", sum(counts),
+                           self.scored * len(counts))
 
 
 def top_elites(candidates: Tensor, costs: Tensor, num_elites: int) -> tuple[Tensor, Tensor]:

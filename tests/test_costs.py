@@ -101,10 +101,13 @@ def test_cost_fn_is_zero_for_actions_that_reach_the_goal():
     assert torch.allclose(cost_fn(actions), torch.tensor([[0.0, 4.0]]))
 
 
-def test_cost_fn_raises_on_nan_costs():
+def test_cost_fn_check_raises_after_any_nan_cost():
     cost_fn = make_cost_fn(_ShiftModel(), torch.zeros(1, 1, 2, 3), torch.zeros(1, 2, 3))
-    with pytest.raises(NonFiniteCostError, match="NaN"):
-        cost_fn(torch.full((1, 2, 2, 1), float("nan")))
+    cost_fn(torch.zeros(1, 2, 2, 1))
+    cost_fn.check()  # all finite so far
+    cost_fn(torch.tensor([0.0, float("nan")]).view(1, 2, 1, 1).expand(1, 2, 2, 1))
+    with pytest.raises(NonFiniteCostError, match="1 of 4 planning costs are NaN"):
+        cost_fn.check()
 
 
 def test_cost_fn_rejects_unknown_options_when_built():

@@ -17,7 +17,6 @@ from typing import Protocol
 import torch
 from torch import Tensor
 
-from worldplan.planners.base import CostFn
 from worldplan.planners.sampling import NonFiniteCostError
 
 METRICS = ("l2", "l1")
@@ -111,27 +110,49 @@ def latent_goal_cost(
     return per_step @ _step_weights(per_step.shape[-1], step_weights, per_step.device)
 
 
-def check_finite(cost: Tensor) -> Tensor:
-    """Return ``cost`` unchanged, or raise the planners' ``NonFiniteCostError`` naming how many are bad.
+class LatentGoalCost:
+    """The planning cost of one plan: roll ``model`` out from a fixed context, score against the goal.
 
     Stricter than the planners' own check (which drops a few non-finite candidates): a model that
-    returns NaN for in-bounds actions is broken, and an evaluation on it must stop.
+    returns NaN for in-bounds actions is broken, and an evaluation on it must stop. The non-finite
+    costs are counted on the device and ``check`` reads the count once, after the plan, so the
+    planner's loop never waits for the device.
     """
-    bad = ~torch.isfinite(cost)
-    if bad.any():
-        raise NonFiniteCostError(
-            f"{int(bad.sum())} of {cost.numel()} planning costs are NaN or infinite; the model's rollout "
-            "diverged (check the checkpoint, its action normalisation and the action bounds)"
-        )
-    return cost
+
+    def __init__(self, model: LatentRolloutModel, z_context: Tensor, z_goal: Tensor, *, differentiable: bool,
+                 cost_kwargs: dict[str, object]) -> None:
+        self.model, self.z_context, self.z_goal = model, z_context, z_goal
+        self.differentiable, self.cost_kwargs = differentiable, cost_kwargs
+        self.last_only = cost_kwargs.get("steps", "last") == "last"  # the model keeps only what the cost reads
+        self.non_finite = torch.zeros((), dtype=torch.long, device=z_context.device)
+        self.scored = 0
+
+    def __call__(self, actions: Tensor) -> Tensor:
+        """(B, N, H, A) env-unit actions -> (B, N) costs on the actions' device."""
+        with torch.set_grad_enabled(self.differentiable):
+            z_pred = self.model.rollout(self.z_context, actions.to(self.z_context.device), last_only=self.last_only)
+            cost = latent_goal_cost(z_pred, self.z_goal, **self.cost_kwargs)
+        self.non_finite += (~torch.isfinite(cost.detach())).sum()
+        self.scored += cost.numel()
+        return cost.to(actions.device)
+
+    def check(self) -> None:
+        """Raise the planners' ``NonFiniteCostError`` if any cost so far was NaN or inf (one host read)."""
+        bad = int(self.non_finite)
+        if bad:
+            raise NonFiniteCostError(
+                f"{bad} of {self.scored} planning costs are NaN or infinite; the model's rollout "
+                "diverged (check the checkpoint, its action normalisation and the action bounds)"
+            )
 
 
 def make_cost_fn(model: LatentRolloutModel, z_context: Tensor, z_goal: Tensor, *, differentiable: bool = False,
-                 **cost_kwargs: object) -> CostFn:
+                 **cost_kwargs: object) -> LatentGoalCost:
     """A planner cost function that rolls ``model`` out from a fixed context and scores against the goal.
 
     The context and goal are encoded once per plan by the caller; every call of the returned function
-    only runs the batched rollout. Non-finite costs raise ``NonFiniteCostError``.
+    only runs the batched rollout. Call its ``check()`` after the plan: it raises ``NonFiniteCostError``
+    if any cost was NaN or inf.
 
     Args:
         model: anything with ``rollout(z_context (B,T,P,D), actions (B,N,H,A)) -> (B,N,H,P,D)``.
@@ -142,16 +163,8 @@ def make_cost_fn(model: LatentRolloutModel, z_context: Tensor, z_goal: Tensor, *
         **cost_kwargs: keyword arguments of ``latent_goal_cost`` (metric, steps, step_weights, ...).
 
     Returns:
-        ``cost_fn(actions (B, N, H, A)) -> (B, N)`` on the actions' device.
+        ``cost_fn(actions (B, N, H, A)) -> (B, N)`` on the actions' device (a ``LatentGoalCost``).
     """
     _check_choice("metric", str(cost_kwargs.get("metric", "l2")), METRICS)
     _check_choice("steps", str(cost_kwargs.get("steps", "last")), STEP_MODES)
-    last_only = cost_kwargs.get("steps", "last") == "last"  # the model keeps only what the cost reads
-
-    def cost_fn(actions: Tensor) -> Tensor:
-        with torch.set_grad_enabled(differentiable):
-            z_pred = model.rollout(z_context, actions.to(z_context.device), last_only=last_only)
-            cost = latent_goal_cost(z_pred, z_goal, **cost_kwargs)
-        return check_finite(cost).to(actions.device)
-
-    return cost_fn
+    return LatentGoalCost(model, z_context, z_goal, differentiable=differentiable, cost_kwargs=cost_kwargs)

@@ -146,6 +146,7 @@ def _plan(
         model.set_true_states([bases[i].get_state() for i in active])
     cost_fn = make_cost_fn(model, z_context, z_goal[active], differentiable=planner.needs_gradients, **cost_kwargs)
     result = planner.plan(cost_fn, len(active), warm_start=warm_start)
+    cost_fn.check()
     seconds = time.perf_counter() - begin
     trace_rows = result.cost_trace.detach().float().cpu().tolist()
     for row, i in enumerate(active):
