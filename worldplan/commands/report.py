@@ -1,8 +1,12 @@
-"""``worldplan report path=<dir>``: the data-efficiency tables and figures from a benchmark's JSONL files.
+"""``worldplan report path=<dir>``: results tables from what runs wrote.
 
-``<dir>`` is a benchmark's output (``benchmark.out``) or a committed copy of its ``episodes.jsonl`` and
-``validation.jsonl`` (``docs/results/benchmark_cpu``); writes ``efficiency.md`` and
-``success_vs_size_<env>.png`` there and prints the markdown.
+- ``<dir>`` holds a benchmark's ``episodes.jsonl`` (``benchmark.out``, or a committed copy such as
+  ``docs/results/data_efficiency``): the data-efficiency tables and figures, written there as
+  ``efficiency.md`` and ``success_vs_size_<env>.png``.
+- otherwise, ``<dir>`` is any folder holding evaluations (a workdir, ``runs/``): one table with a row
+  per evaluation found under it (``worldplan.evaluate.runs_table``), written as ``evaluations.md``.
+
+Either way the markdown is printed.
 """
 
 from __future__ import annotations
@@ -11,11 +15,23 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from worldplan.benchmark.efficiency import write_efficiency_report
+from worldplan.atomic import write_text_atomic
+from worldplan.benchmark.efficiency import EPISODES_FILE, write_efficiency_report
+from worldplan.evaluate.runs_table import evaluations_table
+
+TABLE_FILE = "evaluations.md"
 
 
 def run(cfg: DictConfig) -> None:
     """Entry point of ``worldplan report``."""
     if cfg.path is None:
-        raise ValueError("worldplan report needs path=<dir> holding a benchmark's episodes.jsonl")
-    print(write_efficiency_report(Path(cfg.path)))
+        raise ValueError("worldplan report needs path=<dir>: a benchmark's output or a folder of evaluations")
+    folder = Path(cfg.path)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"path={folder} is not a directory")
+    if (folder / EPISODES_FILE).exists():
+        print(write_efficiency_report(folder))
+        return
+    table = f"# Evaluations under {folder}\n\n{evaluations_table(folder)}\n"
+    write_text_atomic(folder / TABLE_FILE, table)
+    print(table)
