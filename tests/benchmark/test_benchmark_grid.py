@@ -142,3 +142,9 @@ def test_tiny_grid_runs_end_to_end_and_resumes(tmp_path: Path) -> None:
     restore(tmp_path, kept)
     assert stages_to_run(bench, all_stages(bench)) == []
     assert len(write_report(tmp_path, all_stages(bench))) == len(rows)
+
+
+def test_display_only_settings_never_make_a_finished_stage_stale() -> None:
+    shown = relevant_overrides("finetune", ["train.steps=5", "train.progress=true", "train.tensorboard=false"])
+    hidden = relevant_overrides("finetune", ["train.steps=5", "train.progress=false"])
+    assert shown == hidden == {"train.steps": "5"}

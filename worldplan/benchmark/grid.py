@@ -215,6 +215,8 @@ def all_stages(bench: DictConfig) -> list[Stage]:
 READS = {"collect": ("env", "data", "seed", "workdir", "preset"),
          "pretrain": ("env", "encoder", "predictor", "train", "seed", "workdir", "preset", "device"),
          "finetune": ("env", "encoder", "predictor", "train", "seed", "workdir", "preset", "device")}
+# Keys that change what a stage shows or logs, never what it produces: toggling them keeps finished stages.
+DISPLAY_ONLY = ("train.progress", "train.tensorboard", "train.wandb", "train.log_every")
 
 
 def _group(override: str) -> str:
@@ -225,12 +227,13 @@ def _group(override: str) -> str:
 def relevant_overrides(kind: str, overrides: list[str]) -> dict[str, str]:
     """The settings a stage of ``kind`` depends on, as the config they make: key -> value, the last
     override of a key winning (so moving a key between the common and a stage's own overrides, or
-    reordering distinct keys, changes nothing; what its record is compared by)."""
+    reordering distinct keys, changes nothing; what its record is compared by). ``DISPLAY_ONLY`` keys
+    are left out."""
     groups = READS.get(kind)
     effective = {}
     for override in overrides:
-        if groups is None or _group(override) in groups:
-            key, _, value = override.lstrip("+~").partition("=")
+        key, _, value = override.lstrip("+~").partition("=")
+        if (groups is None or _group(override) in groups) and key not in DISPLAY_ONLY:
             effective[key] = value
     return effective
 
