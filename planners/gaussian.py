@@ -15,11 +15,11 @@ from torch import Tensor
 
 from worldplan.planners.base import CostFn, PlanResult
 from worldplan.planners.sampling import (
+    BestSeen,
     CandidateScorer,
     SearchResult,
     as_bounds,
     initial_mean,
-    merge_best,
     sample_candidates,
 )
 
@@ -109,16 +109,14 @@ class GaussianPlanner(abc.ABC):
         """
         mean = initial_mean(warm_start, batch_size, self.horizon, self.action_low, self.action_high)
         std = self.init_std.expand_as(mean).clone()
-        best, best_costs = mean.unsqueeze(1)[:, :0], mean.new_empty((batch_size, 0))  # (B, 0, H, A), (B, 0)
-        trace = torch.empty((batch_size, self.iterations), device=self.device)
         low, high = self.action_low, self.action_high
-        score = CandidateScorer(cost_fn, batch_size, self.device)
-        for it in range(self.iterations):
+        score, seen = CandidateScorer(cost_fn, batch_size, self.device), BestSeen(batch_size, keep, self.device)
+        for _ in range(self.iterations):
             candidates = sample_candidates(mean, std, self.num_samples, low, high, self.generator)  # (B, N, H, A)
             costs = score(candidates)  # (B, N)
-            best, best_costs = merge_best(best, best_costs, candidates, costs, keep)
-            trace[:, it] = best_costs[:, 0]
+            seen.add(candidates, costs)
             mean, std = self._refit(candidates, costs, mean, std)
             std = std.clamp(min=self.min_std, max=self.max_std)
         score.check()
+        best, best_costs, trace = seen.result()
         return SearchResult(actions=best, costs=best_costs, cost_trace=trace, evaluations=self.evaluations_per_plan)

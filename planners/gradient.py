@@ -17,11 +17,11 @@ from torch import Tensor
 
 from worldplan.planners.base import CostFn, PlanResult
 from worldplan.planners.sampling import (
+    BestSeen,
     NonFiniteGradientError,
     as_bounds,
     check_cost_shape,
     initial_mean,
-    merge_best,
 )
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}
@@ -116,8 +116,7 @@ class GradientPlanner:
         mid, half = (self.action_high + self.action_low) / 2, (self.action_high - self.action_low) / 2
         unit = ((starts.detach().float() - mid) / half).clamp(-1, 1).requires_grad_(True)  # (B, R, H, A)
         optimizer = OPTIMIZERS[self.optimizer]([unit], lr=self.lr)
-        best, best_costs = unit.detach()[:, :0], unit.new_empty((starts.shape[0], 0))  # (B, 0, H, A), (B, 0)
-        trace, failures = [], _Failures(starts.shape[0], unit.device)
+        seen, failures = BestSeen(starts.shape[0], 1, unit.device), _Failures(starts.shape[0], unit.device)
         for step in range(self.iterations + 1):
             descend = step < self.iterations  # the last call only scores the final sequences
             with torch.set_grad_enabled(descend):
@@ -125,14 +124,14 @@ class GradientPlanner:
                 costs = _differentiable_costs(cost_fn, actions) if descend else check_cost_shape(
                     cost_fn(actions), actions)  # (B, R)
             failures.note(costs.detach(), event=2 * step)
-            best, best_costs = merge_best(best, best_costs, actions.detach(), costs.detach().float(), 1)
-            trace.append(best_costs[:, 0])
+            seen.add(actions.detach(), costs.detach().float())
             if descend:
                 failures.note(_step(optimizer, unit, costs), event=2 * step + 1)
         failures.check()
+        best, _, trace = seen.result()
         actions = best[:, 0].clamp(self.action_low, self.action_high)  # mid + half x u may round past a bound
         evaluations = gradient_evaluations(starts.shape[1], self.iterations)
-        return PlanResult(actions=actions, cost_trace=torch.stack(trace, dim=1), evaluations=evaluations)
+        return PlanResult(actions=actions, cost_trace=trace, evaluations=evaluations)
 
 
 def gradient_evaluations(restarts: int, steps: int) -> int:

@@ -20,11 +20,11 @@ from torch import Tensor
 from worldplan.planners.base import CostFn
 from worldplan.planners.cem import CEM
 from worldplan.planners.sampling import (
+    BestSeen,
     CandidateScorer,
     SearchResult,
     colored_noise,
     initial_mean,
-    merge_best,
     top_elites,
 )
 
@@ -118,10 +118,8 @@ class ICEM(CEM):
         """
         mean = initial_mean(warm_start, batch_size, self.horizon, self.action_low, self.action_high)
         std = self.init_std.expand_as(mean).clone()
-        best, best_costs = mean.unsqueeze(1)[:, :0], mean.new_empty((batch_size, 0))  # (B, 0, H, A), (B, 0)
-        kept, kept_costs = best, best_costs  # nothing kept before the first iteration
-        trace = torch.empty((batch_size, self.iterations), device=self.device)
-        score = CandidateScorer(cost_fn, batch_size, self.device)
+        kept, kept_costs = mean.unsqueeze(1)[:, :0], mean.new_empty((batch_size, 0))  # nothing kept yet: (B, 0, H, A)
+        score, seen = CandidateScorer(cost_fn, batch_size, self.device), BestSeen(batch_size, keep, self.device)
         for it, size in enumerate(self.population_sizes):
             fresh = self._sample(mean, std, size)  # (B, N_i, H, A)
             if it == 0:
@@ -129,13 +127,13 @@ class ICEM(CEM):
             if it == self.iterations - 1:
                 fresh = torch.cat([fresh, mean.unsqueeze(1)], dim=1)
             fresh_costs = score(fresh)  # (B, N_i)
-            best, best_costs = merge_best(best, best_costs, fresh, fresh_costs, keep)
-            trace[:, it] = best_costs[:, 0]
+            seen.add(fresh, fresh_costs)
             population, costs = torch.cat([kept, fresh], dim=1), torch.cat([kept_costs, fresh_costs], dim=1)
             kept, kept_costs = top_elites(population, costs, self.num_kept)  # (B, K', H, A)
             mean, std = self._refit(population, costs, mean, std)
             std = std.clamp(min=self.min_std)
         score.check()
+        best, best_costs, trace = seen.result()
         self._memory = (best[:, 0].clone(), kept)
         return SearchResult(actions=best, costs=best_costs, cost_trace=trace, evaluations=self.evaluations_per_plan)
 

@@ -75,8 +75,11 @@ class MPPI(GaussianPlanner):
 
     def _refit(self, candidates: Tensor, costs: Tensor, mean: Tensor, std: Tensor) -> tuple[Tensor, Tensor]:
         """Weighted mean and std of the (elite) candidates; each (B, H, A). +inf costs get weight 0."""
-        elites, elite_costs = top_elites(candidates, costs, self.num_elites)  # (B, K, H, A), (B, K)
-        shifted = elite_costs - elite_costs[:, :1]  # sorted: column 0 is the minimum, so shifted >= 0
+        if self.num_elites == candidates.shape[1]:  # all weighted: no selection needed
+            elites, elite_costs = candidates, costs  # (B, N, H, A), (B, N)
+        else:
+            elites, elite_costs = top_elites(candidates, costs, self.num_elites, ordered=False)  # (B, K, H, A), (B, K)
+        shifted = elite_costs - elite_costs.amin(dim=1, keepdim=True)  # >= 0
         if self.relative_temperature:
             finite = torch.where(torch.isfinite(shifted), shifted, torch.zeros_like(shifted))
             shifted = shifted / finite.amax(dim=1, keepdim=True).clamp_min(torch.finfo(shifted.dtype).tiny)

@@ -7,6 +7,7 @@ model step, K elites. Everything here is torch tensor code; nothing knows about 
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -124,8 +125,10 @@ def sample_candidates(
     noise = torch.randn(
         (batch, num_samples - 1, horizon, action_dim), generator=generator, device=mean.device, dtype=mean.dtype
     )
-    candidates = torch.cat([mean.unsqueeze(1), mean.unsqueeze(1) + std.unsqueeze(1) * noise], dim=1)
-    return torch.maximum(torch.minimum(candidates, high), low)
+    candidates = mean.new_empty((batch, num_samples, horizon, action_dim))
+    candidates[:, 0] = mean
+    torch.addcmul(mean.unsqueeze(1), std.unsqueeze(1), noise, out=candidates[:, 1:])  # written in place: no copy
+    return candidates.clamp_(low, high)
 
 
 def check_cost_shape(costs: object, candidates: Tensor) -> Tensor:
@@ -152,21 +155,20 @@ class CandidateScorer:
 
     def __init__(self, cost_fn: CostFn, batch_size: int, device: torch.device) -> None:
         self.cost_fn = cost_fn
-        self.non_finite = torch.zeros(batch_size, dtype=torch.long, device=device)  # (B,) non-finite costs seen
+        self.finite = torch.zeros(batch_size, dtype=torch.long, device=device)  # (B,) finite costs seen
         self.scored = 0  # candidates scored per episode
 
     def __call__(self, candidates: Tensor) -> Tensor:
         """(B, N, H, A) candidates -> (B, N) float32 costs on their device, +inf where not finite."""
         costs = check_cost_shape(self.cost_fn(candidates), candidates).detach()
         costs = costs.to(device=candidates.device, dtype=torch.float32)
-        finite = torch.isfinite(costs)
-        self.non_finite += (~finite).sum(dim=1)
+        self.finite += torch.isfinite(costs).sum(dim=1)
         self.scored += costs.shape[1]
-        return torch.where(finite, costs, torch.full_like(costs, float("inf")))
+        return torch.nan_to_num(costs, nan=math.inf, posinf=math.inf, neginf=math.inf)
 
     def check(self) -> None:
         """Raise for episodes whose every cost was NaN or inf; log how many were (one host read)."""
-        counts = self.non_finite.tolist()
+        counts = [self.scored - finite for finite in self.finite.tolist()]  # non-finite costs per episode
         dead = [b for b, count in enumerate(counts) if count == self.scored]
         if dead:
             raise NonFiniteCostError(
@@ -178,18 +180,19 @@ class CandidateScorer:
                            self.scored * len(counts))
 
 
-def top_elites(candidates: Tensor, costs: Tensor, num_elites: int) -> tuple[Tensor, Tensor]:
+def top_elites(candidates: Tensor, costs: Tensor, num_elites: int, *, ordered: bool = True) -> tuple[Tensor, Tensor]:
     """The ``num_elites`` lowest-cost candidates of each episode.
 
     Args:
         candidates: (B, N, H, A).
         costs: (B, N).
         num_elites: K <= N.
+        ordered: sort them by increasing cost; False (cheaper) for refits that do not read the order.
 
     Returns:
-        (elites (B, K, H, A), elite_costs (B, K)), sorted by increasing cost.
+        (elites (B, K, H, A), elite_costs (B, K)), sorted by increasing cost if ``ordered``.
     """
-    elite_costs, index = torch.topk(costs, num_elites, dim=1, largest=False, sorted=True)  # (B, K)
+    elite_costs, index = torch.topk(costs, num_elites, dim=1, largest=False, sorted=ordered)  # (B, K)
     elites = torch.gather(candidates, 1, index[:, :, None, None].expand(-1, -1, *candidates.shape[2:]))
     return elites, elite_costs
 
@@ -213,6 +216,43 @@ def merge_best(
     index = torch.sort(pool_costs, dim=1, stable=True).indices[:, :keep]  # (B, K')
     kept = torch.gather(pool, 1, index[:, :, None, None].expand(-1, -1, *pool.shape[2:]))
     return kept, torch.gather(pool_costs, 1, index)
+
+
+class BestSeen:
+    """The ``keep`` lowest-cost sequences of each episode over a search's iterations, and its cost trace.
+
+    With keep = 1 (every planner's own plan) an iteration costs two small ops, its minimum and that
+    sequence; the iterations are compared once, in ``result`` (on ties the earlier one wins, and within
+    an iteration the first candidate). With keep > 1 (a hybrid's sampling stage) each iteration merges
+    into the kept pool (``merge_best``).
+    """
+
+    def __init__(self, batch_size: int, keep: int, device: torch.device) -> None:
+        self.keep, self.rows = keep, torch.arange(batch_size, device=device)
+        self.costs: list[Tensor] = []  # per iteration (B,): its minimum, or the pool's best cost with keep > 1
+        self.sequences: list[Tensor] = []  # per iteration (B, H, A): the sequence of that minimum (keep = 1)
+        self.pool: tuple[Tensor, Tensor] | None = None  # (B, K, H, A), (B, K) with keep > 1
+
+    def add(self, candidates: Tensor, costs: Tensor) -> None:
+        """Take in one iteration's candidates (B, N, H, A) and their costs (B, N) (+inf for non-finite)."""
+        if self.keep > 1:
+            best, best_costs = self.pool or (candidates[:, :0], costs[:, :0])
+            self.pool = merge_best(best, best_costs, candidates, costs, self.keep)
+            self.costs.append(self.pool[1][:, 0])
+            return
+        cost, index = costs.min(dim=1)  # (B,), the first minimum
+        self.costs.append(cost)
+        self.sequences.append(candidates[self.rows, index])
+
+    def result(self) -> tuple[Tensor, Tensor, Tensor]:
+        """(best (B, K, H, A), their costs (B, K) by increasing cost, trace (B, iterations) of the best cost
+        after each iteration)."""
+        costs = torch.stack(self.costs, dim=1)  # (B, I)
+        if self.pool is not None:
+            return *self.pool, costs
+        first = costs.argmin(dim=1)  # (B,), the earliest iteration of the lowest cost
+        best = torch.stack(self.sequences, dim=1)[self.rows, first]  # (B, H, A)
+        return best.unsqueeze(1), costs[self.rows, first].unsqueeze(1), costs.cummin(dim=1).values
 
 
 def colored_noise(shape: Sequence[int], beta: float, generator: torch.Generator, device: torch.device) -> Tensor:
