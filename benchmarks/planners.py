@@ -1,41 +1,67 @@
-"""Benchmark: our CEM and MPPI against pytorch_mppi's MPPI on the same objective and budget.
+"""Benchmark: our CEM, iCEM and MPPI against stable-worldmodel's solvers and pytorch_mppi, same objective and budget.
 
-The objective is a 2-D point mass (double integrator, dt 0.2 s, accelerations in [-1, 1]^2) that must
-end a horizon of H steps at a goal: cost = ||p_H - goal||^2, minimum 0 (the goal is reachable). Our
-planners get it as ``cost_fn(actions (B, N, H, A)) -> (B, N)``; pytorch_mppi gets the same dynamics as
-``dynamics(state, u)`` and the same cost as ``terminal_state_cost``, and is run for ``iterations``
-refinements of one plan (``command(state, shift_nominal_trajectory=False)``). Every planner uses
-N samples x iterations, initial std 1 and starts from zero actions; MPPI runs at the config
-temperature 0.5 and at 0.01 (this cost spans about [0, 1], so 0.5 weights candidates almost evenly).
-"Returned plan" is the objective of what each planner returns (ours: the best sequence seen;
-pytorch_mppi: its nominal sequence U); "best sampled" is the lowest objective among all candidates
-sampled (for pytorch_mppi found in a second, untimed run with extra cost calls). pytorch_mppi also adds
-its own control-perturbation cost when it weights samples; that is part of its algorithm.
+The objective is a 2-D point mass (double integrator, dt 0.2 s, accelerations in [-1, 1]^2) that must end a
+horizon of H steps at a goal: cost = ||p_H - goal||^2, minimum 0 (the goal is reachable). Every planner gets
+the same callable ``clipped_cost(actions (B, N, H, A)) -> (B, N)``, which clamps actions to the bounds (as the
+environment would) before the rollout: stable-worldmodel's CEMSolver and MPPISolver do not bound their samples.
+stable-worldmodel's solvers get it as ``get_cost(info_dict, candidates)`` of a small adapter; pytorch_mppi
+gets the same dynamics as ``dynamics(state, u)`` and the cost as ``terminal_state_cost``, and is run for
+``iterations`` refinements of one plan (``command(state, shift_nominal_trajectory=False)``).
 
-Usage: ``.venv/bin/python benchmarks/planners.py [--repeats 10] [--batch 16] [--out PATH]``
+Every planner uses N samples x iterations, initial std 1 and starts from zero actions; CEM and iCEM refit to
+K = 30 elites; iCEM runs with colored noise beta 2, momentum 0.1, 5 elites kept across iterations and a
+constant population; MPPI weights all N samples, at the config temperature 0.5 and at 0.01 (this cost spans
+about [0, 1], so 0.5 weights candidates almost evenly). Where a planner plans several episodes at once
+(ours and stable-worldmodel's), it is also run with B episodes in one call.
+
+Timing: one ``plan`` / ``solve`` call (pytorch_mppi: ``iterations`` ``command`` calls), building the planner
+included; each row is warmed up once, then the seeds run round-robin over the rows, so a burst of load from
+other processes hits all rows alike; min and median over seeds. The cost callables are wrapped with a timer;
+"bookkeeping" is the time of a plan minus the time spent inside them, divided by iterations: what the planner
+itself spends per iteration (sampling, sorting, refitting, checks, logging).
+
+"Returned plan" is the objective of what each planner returns (ours: the best sequence seen; the others:
+their final mean); "best sampled" is the lowest objective among all candidates sampled (for the others found
+in a second, untimed run with the same seed). pytorch_mppi also adds its own control-perturbation cost when it
+weights samples; that is part of its algorithm.
+
+Peers are optional: ``pip install -e '.[bench]'`` installs stable-worldmodel 0.1.1 and pytorch_mppi; rows of a
+peer that is not installed are skipped with a note.
+
+Usage: ``.venv/bin/python benchmarks/planners.py [--repeats 10] [--batch 16] [--threads 1] [--out PATH]``
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
+import importlib.util
 import os
 import platform
 import statistics
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Callable
 
 import torch
+from gymnasium.spaces import Box
 from torch import Tensor
 
-from worldplan.planners import CEM, MPPI
+from worldplan.planners import CEM, ICEM, MPPI
 
 DT = 0.2
 GOAL = torch.tensor([0.4, -0.3])
 LOW, HIGH = [-1.0, -1.0], [1.0, 1.0]
 BUDGETS = [("DINO-WM", 300, 30, 5), ("CPU", 64, 5, 5)]  # (name, samples, iterations, horizon)
+KEPT_ELITES = 5  # iCEM: elites carried from one iteration to the next
+SWM = "stable-worldmodel"
+PEERS = {SWM: "stable_worldmodel", "pytorch_mppi": "pytorch_mppi"}  # name -> module
 
 
 def step(state: Tensor, u: Tensor) -> Tensor:
@@ -45,121 +71,311 @@ def step(state: Tensor, u: Tensor) -> Tensor:
 
 
 def terminal_cost(actions: Tensor) -> Tensor:
-    """Our ``cost_fn``: actions (B, N, H, 2) from rest at the origin -> (B, N) squared distance to GOAL."""
+    """Actions (B, N, H, 2) from rest at the origin -> (B, N) squared distance of the final position to GOAL."""
     state = torch.zeros(*actions.shape[:-2], 4)
     for h in range(actions.shape[-2]):
         state = step(state, actions[..., h, :])
     return ((state[..., :2] - GOAL) ** 2).sum(dim=-1)
 
 
+def clipped_cost(actions: Tensor) -> Tensor:
+    """The objective every planner gets: actions (B, N, H, 2), clamped to the bounds -> (B, N)."""
+    return terminal_cost(actions.clamp(LOW[0], HIGH[0]))
+
+
+class CostTimer:
+    """Wraps cost callables and adds up the wall time spent inside them."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def wrap(self, fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
+        def timed(*args: object) -> Tensor:
+            start = time.perf_counter()
+            out = fn(*args)
+            self.seconds += time.perf_counter() - start
+            return out
+
+        return timed
+
+
 @dataclass(frozen=True)
 class Contender:
-    """One table row: ``plan(seed) -> actions (B, H, 2)`` is timed; ``best_sample(seed)`` (untimed) is
-    the lowest cost among all candidates it sampled, when the planner does not return that itself."""
+    """One table row: ``plan(seed, timer) -> actions (B, H, 2)`` is timed, its cost callables wrapped by
+    ``timer``; ``best_sample(seed)`` (untimed) is the lowest cost per episode among all candidates it sampled,
+    when the planner does not return that itself."""
 
     name: str
+    family: str  # CEM, iCEM or MPPI: rows of one family, temperature and B are compared
     temperature: float | None
     batch: int
-    plan: Callable[[int], Tensor]
-    best_sample: Callable[[int], float] | None = None
+    iterations: int
+    plan: Callable[[int, CostTimer], Tensor]
+    best_sample: Callable[[int], list[float]] | None = None
 
 
-def plan_ours(cls: type, budget: tuple[int, int, int], seed: int, batch: int, **extra: float) -> Tensor:
-    """Plan with our CEM or MPPI; returns the best actions seen (batch, H, 2)."""
+@dataclass(frozen=True)
+class Stats:
+    """One row's measurements: ms per plan, µs of bookkeeping per iteration, returned and best sampled costs."""
+
+    fastest: float
+    median: float
+    cost_median: float
+    bookkeeping: float
+    bookkeeping_median: float
+    mean_cost: float
+    worst_cost: float
+    best: float
+
+
+def installed(peer: str) -> bool:
+    """Whether the peer's module can be imported."""
+    return importlib.util.find_spec(PEERS[peer]) is not None
+
+
+# --- worldplan ---------------------------------------------------------------------------------------------
+
+
+def ours(family: str, budget: tuple[int, int, int], batch: int, temperature: float | None) -> Contender:
+    """Our CEM, iCEM or MPPI; returns the best actions seen (B, H, 2)."""
     samples, iterations, horizon = budget
-    planner = cls(horizon=horizon, action_low=LOW, action_high=HIGH, num_samples=samples,
-                  iterations=iterations, seed=seed, **extra)
-    return planner.plan(terminal_cost, batch_size=batch).actions
+    elites = min(30, samples // 2)
+    cls, extra = {
+        "CEM": (CEM, dict(num_elites=elites)),
+        "iCEM": (ICEM, dict(num_elites=elites, momentum=0.1, noise_beta=2.0, population_decay=1.0,
+                            keep_elites_fraction=KEPT_ELITES / elites)),
+        "MPPI": (MPPI, dict(temperature=temperature)),
+    }[family]
+
+    def plan(seed: int, timer: CostTimer) -> Tensor:
+        planner = cls(horizon=horizon, action_low=LOW, action_high=HIGH, num_samples=samples,
+                      iterations=iterations, seed=seed, **extra)
+        return planner.plan(timer.wrap(clipped_cost), batch_size=batch).actions
+
+    return Contender(f"worldplan {cls.__name__}", family, temperature, batch, iterations, plan)
 
 
-def plan_pytorch_mppi(
-    budget: tuple[int, int, int], seed: int, temperature: float, probe: list[float] | None = None
-) -> Tensor:
+# --- stable-worldmodel -------------------------------------------------------------------------------------
+
+
+@functools.cache
+def import_swm_solvers() -> SimpleNamespace:
+    """stable_worldmodel.solver, imported once and quietly (the package imports its envs, warns about missing
+    ones and takes seconds)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from stable_worldmodel import solver
+    return solver
+
+
+def swm_solve(family: str, budget: tuple[int, int, int], batch: int, temperature: float | None, seed: int,
+              cost_fn: Callable[[Tensor], Tensor]) -> Tensor:
+    """Build, configure and run one stable-worldmodel solver; returns its final mean (B, H, 2)."""
+    solver = import_swm_solvers()
+    samples, iterations, horizon = budget
+    elites = min(30, samples // 2)
+    common = dict(batch_size=batch, num_samples=samples, var_scale=1.0, n_steps=iterations, seed=seed)
+    model = SimpleNamespace(get_cost=lambda info, candidates: cost_fn(candidates))  # a Costable
+    if family == "CEM":
+        planner = solver.CEMSolver(model, topk=elites, **common)
+    elif family == "iCEM":
+        planner = solver.ICEMSolver(model, topk=elites, noise_beta=2.0, alpha=0.1, n_elite_keep=KEPT_ELITES, **common)
+    else:
+        planner = solver.MPPISolver(model, topk=None, temperature=temperature, **common)
+    # The action space is batched: (B, A); the config needs only horizon and action_block.
+    planner.configure(action_space=Box(LOW[0], HIGH[0], shape=(batch, 2)), n_envs=batch,
+                      config=SimpleNamespace(horizon=horizon, action_block=1))
+    info = {"goal": GOAL.expand(batch, 2)}  # solve reads B from the first entry; the cost ignores it
+    return planner.solve(info)["actions"]  # solve prints its time: measure sends stdout to os.devnull
+
+
+def swm(family: str, budget: tuple[int, int, int], batch: int, temperature: float | None) -> Contender:
+    """stable-worldmodel's CEMSolver, ICEMSolver or MPPISolver on the same objective."""
+
+    def plan(seed: int, timer: CostTimer) -> Tensor:
+        return swm_solve(family, budget, batch, temperature, seed, timer.wrap(clipped_cost))
+
+    def best_sample(seed: int) -> list[float]:
+        lowest = torch.full((batch,), float("inf"))
+
+        def probed(actions: Tensor) -> Tensor:
+            nonlocal lowest
+            costs = clipped_cost(actions)
+            lowest = torch.minimum(lowest, costs.min(dim=1).values)
+            return costs
+
+        swm_solve(family, budget, batch, temperature, seed, probed)
+        return lowest.tolist()
+
+    name = {"CEM": "CEMSolver", "iCEM": "ICEMSolver", "MPPI": "MPPISolver"}[family]
+    return Contender(f"{SWM} {name} (returns mean)", family, temperature, batch, budget[1], plan, best_sample)
+
+
+# --- pytorch_mppi ------------------------------------------------------------------------------------------
+
+
+def plan_pytorch_mppi(budget: tuple[int, int, int], seed: int, temperature: float, timer: CostTimer,
+                      probe: list[float] | None = None) -> Tensor:
     """Plan with pytorch_mppi.MPPI on the same objective; returns its nominal actions U (1, H, 2).
 
-    With ``probe``, the lowest objective over every sampled sequence is appended to it (extra cost calls).
+    Its dynamics, running cost and terminal cost are wrapped by ``timer``. With ``probe``, the lowest objective
+    over every sampled sequence is appended to it (extra cost calls).
     """
     from pytorch_mppi import MPPI as ReferenceMPPI
 
     samples, iterations, horizon = budget
     torch.manual_seed(seed)  # pytorch_mppi samples from the global generator
     reference = ReferenceMPPI(
-        step, lambda state, u: torch.zeros(state.shape[0]), nx=4, noise_sigma=torch.eye(2),
-        num_samples=samples, horizon=horizon, lambda_=temperature, u_min=torch.tensor(LOW),
-        u_max=torch.tensor(HIGH), U_init=torch.zeros(horizon, 2),
-        terminal_state_cost=lambda states, actions: ((states[..., -1, :2] - GOAL) ** 2).sum(dim=-1),
+        timer.wrap(step), timer.wrap(lambda state, u: torch.zeros(state.shape[0])), nx=4,
+        noise_sigma=torch.eye(2), num_samples=samples, horizon=horizon, lambda_=temperature,
+        u_min=torch.tensor(LOW), u_max=torch.tensor(HIGH), U_init=torch.zeros(horizon, 2),
+        terminal_state_cost=timer.wrap(lambda states, actions: ((states[..., -1, :2] - GOAL) ** 2).sum(dim=-1)),
     )
     best = float("inf")
     for _ in range(iterations):
         reference.command(torch.zeros(4), shift_nominal_trajectory=False)
         if probe is not None:
-            best = min(best, terminal_cost(reference.perturbed_action.unsqueeze(0)).min().item())
+            best = min(best, clipped_cost(reference.perturbed_action.unsqueeze(0)).min().item())
     if probe is not None:
         probe.append(best)
-    return reference.U.clamp(LOW[0], HIGH[0]).unsqueeze(0)
+    return reference.U.unsqueeze(0)
+
+
+def pytorch_mppi(budget: tuple[int, int, int], temperature: float) -> Contender:
+    """pytorch_mppi's MPPI (one episode per call)."""
+
+    def best_sample(seed: int) -> list[float]:
+        probe: list[float] = []
+        plan_pytorch_mppi(budget, seed, temperature, CostTimer(), probe)
+        return probe
+
+    return Contender("pytorch_mppi MPPI (returns U)", "MPPI", temperature, 1, budget[1],
+                     lambda s, timer: plan_pytorch_mppi(budget, s, temperature, timer), best_sample)
+
+
+# --- measuring ---------------------------------------------------------------------------------------------
 
 
 def contenders(budget: tuple[int, int, int], batch: int) -> list[Contender]:
-    """Our CEM, our MPPI and pytorch_mppi's MPPI (at the config temperature 0.5 and at 0.01) on one budget."""
-
-    def reference(temperature: float) -> Contender:
-        def best_sample(seed: int) -> float:
-            probe: list[float] = []
-            plan_pytorch_mppi(budget, seed, temperature, probe)
-            return probe[0]
-
-        return Contender("pytorch_mppi MPPI (returns U)", temperature, 1,
-                         lambda s: plan_pytorch_mppi(budget, s, temperature), best_sample)
-
-    elites = min(30, budget[0])
-    rows = [Contender("worldplan CEM", None, 1, lambda s: plan_ours(CEM, budget, s, 1, num_elites=elites))]
-    for temperature in (0.5, 0.01):
-        rows.append(Contender("worldplan MPPI", temperature, 1,
-                              lambda s, t=temperature: plan_ours(MPPI, budget, s, 1, temperature=t)))
-        rows.append(reference(temperature))
-    rows.append(Contender("worldplan CEM", None, batch,
-                          lambda s: plan_ours(CEM, budget, s, batch, num_elites=elites)))
-    rows.append(Contender("worldplan MPPI", 0.5, batch, lambda s: plan_ours(MPPI, budget, s, batch, temperature=0.5)))
+    """Rows of one budget, grouped: each family (and MPPI temperature) at B = 1, then at B = ``batch``."""
+    groups = [("CEM", None, 1), ("iCEM", None, 1), ("MPPI", 0.5, 1), ("MPPI", 0.01, 1),
+              ("CEM", None, batch), ("iCEM", None, batch), ("MPPI", 0.5, batch)]
+    rows = []
+    for family, temperature, b in groups:
+        rows.append(ours(family, budget, b, temperature))
+        if installed(SWM):
+            rows.append(swm(family, budget, b, temperature))
+        if installed("pytorch_mppi") and family == "MPPI" and b == 1:
+            rows.append(pytorch_mppi(budget, temperature))
     return rows
 
 
-def measure(rows: list[Contender], repeats: int) -> list[tuple[float, float, float, float, float]]:
-    """Per contender: min and median ms per plan, mean and worst returned cost, mean best sampled cost.
+def measure(rows: list[Contender], repeats: int) -> list[Stats]:
+    """Per row: time and bookkeeping (min, median over seeds) and the quality of what it returns.
 
-    Each contender is warmed up once, then the seeds run round-robin over the contenders, so a burst of
-    load from other processes on a shared machine hits all of them alike; the minimum is the least
-    disturbed time.
+    Each row is warmed up once, then the seeds run round-robin over the rows, so a burst of load from other
+    processes on a shared machine hits all of them alike; the minimum is the least disturbed time.
     """
-    for contender in rows:
-        contender.plan(-1)
-    times: list[list[float]] = [[] for _ in rows]
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):  # stable-worldmodel prints per solve
+        return _measure(rows, repeats)
+
+
+def _measure(rows: list[Contender], repeats: int) -> list[Stats]:
+    """``measure``, with stdout already redirected."""
+    for row in rows:
+        row.plan(-1, CostTimer())
+    times: list[list[float]] = [[] for _ in rows]  # ms per plan
+    in_cost: list[list[float]] = [[] for _ in rows]  # ms per plan inside the cost callables
     costs: list[list[float]] = [[] for _ in rows]
     best: list[list[float]] = [[] for _ in rows]
     for seed in range(repeats):
-        for i, contender in enumerate(rows):
+        for i, row in enumerate(rows):
+            timer = CostTimer()
             start = time.perf_counter()
-            actions = contender.plan(seed)  # (B, H, 2)
+            actions = row.plan(seed, timer)  # (B, H, 2)
             times[i].append(1000 * (time.perf_counter() - start))
-            returned = terminal_cost(actions.unsqueeze(1)).flatten().tolist()
+            in_cost[i].append(1000 * timer.seconds)
+            returned = clipped_cost(actions.unsqueeze(1)).flatten().tolist()
             costs[i].extend(returned)
-            best[i].extend([contender.best_sample(seed)] if contender.best_sample else returned)
-    return [
-        (min(t), statistics.median(t), statistics.fmean(c), max(c), statistics.fmean(b))
-        for t, c, b in zip(times, costs, best)
-    ]
+            best[i].extend(row.best_sample(seed) if row.best_sample else returned)
+    stats = []
+    for row, t, c_in, c, b in zip(rows, times, in_cost, costs, best):
+        bookkeeping = [1000 * (total - inside) / row.iterations for total, inside in zip(t, c_in)]  # µs
+        stats.append(Stats(min(t), statistics.median(t), statistics.median(c_in), min(bookkeeping),
+                           statistics.median(bookkeeping), statistics.fmean(c), max(c), statistics.fmean(b)))
+    return stats
 
 
-def run(repeats: int, batch: int) -> list[str]:
-    """All rows of the results table."""
+def table_row(budget_name: str, budget: tuple[int, int, int], row: Contender, s: Stats) -> str:
+    """One markdown line."""
+    samples, iterations, horizon = budget
+    temperature = "-" if row.temperature is None else f"{row.temperature:g}"
+    return (f"| {budget_name} | {samples} x {iterations}, H={horizon} | {row.name} | {temperature} | {row.batch} "
+            f"| {s.fastest:.1f} | {s.median:.1f} | {s.fastest / row.batch:.2f} | {s.cost_median:.1f} "
+            f"| {s.bookkeeping:.0f} | {s.bookkeeping_median:.0f} | {s.mean_cost:.1e} | {s.worst_cost:.1e} "
+            f"| {s.best:.1e} |")
+
+
+def comparisons(budget_name: str, rows: list[Contender], stats: list[Stats]) -> list[str]:
+    """Per family, temperature and B: our bookkeeping per iteration (min) against the fastest peer's."""
     lines = []
-    for budget_name, samples, iterations, horizon in BUDGETS:
-        rows = contenders((samples, iterations, horizon), batch)
-        for c, (fastest, median, mean_cost, worst_cost, best) in zip(rows, measure(rows, repeats)):
-            temperature = "-" if c.temperature is None else f"{c.temperature:g}"
-            lines.append(f"| {budget_name} | {samples} x {iterations}, H={horizon} | {c.name} | {temperature} "
-                         f"| {c.batch} | {fastest:.1f} | {median:.1f} | {fastest / c.batch:.2f} | {mean_cost:.1e} "
-                         f"| {worst_cost:.1e} | {best:.1e} |")
+    groups: dict[tuple, list[tuple[Contender, Stats]]] = {}
+    for row, s in zip(rows, stats):
+        groups.setdefault((row.family, row.temperature, row.batch), []).append((row, s))
+    for (family, temperature, batch), members in groups.items():
+        mine = [s for row, s in members if row.name.startswith("worldplan")]
+        peers = [(s.bookkeeping, row.name) for row, s in members if not row.name.startswith("worldplan")]
+        if not mine or not peers:
+            continue
+        peer_us, peer = min(peers)
+        ours_us = mine[0].bookkeeping
+        at = "" if temperature is None else f" T={temperature:g}"
+        verdict = "at most" if ours_us <= peer_us else "ABOVE"
+        lines.append(f"- {budget_name}, {family}{at}, B={batch}: worldplan {ours_us:.0f} µs / iteration, fastest "
+                     f"peer {peer} {peer_us:.0f} µs (ratio {ours_us / peer_us:.2f}, {verdict} the peer's)")
     return lines
+
+
+def run(repeats: int, batch: int) -> tuple[list[str], list[str]]:
+    """Rows of the results table and the bookkeeping comparison lines."""
+    lines, summary = [], []
+    for budget_name, *budget in BUDGETS:
+        rows = contenders(tuple(budget), batch)
+        stats = measure(rows, repeats)
+        lines += [table_row(budget_name, tuple(budget), row, s) for row, s in zip(rows, stats)]
+        summary += comparisons(budget_name, rows, stats)
+    return lines, summary
+
+
+def header(args: argparse.Namespace, missing: list[str]) -> list[str]:
+    """Title, method, machine and the table head."""
+    versions = [f"torch {torch.__version__}"]
+    for peer, module in PEERS.items():
+        if peer not in missing:
+            versions.append(f"{peer} {version(module.replace('_', '-'))}")
+    lines = [
+        "# Planners: worldplan CEM / iCEM / MPPI vs stable-worldmodel and pytorch_mppi",
+        "",
+        f"Objective: 2-D point mass, dt {DT} s, |a| <= 1 (clamped in the cost), cost ||p_H - goal||^2 "
+        f"(optimum 0). {args.repeats} seeds per row; time is the wall time of one `plan` / `solve` (pytorch_mppi: "
+        "`iterations` `command` calls), building the planner included, min and median over seeds, round-robin; "
+        "cost fn is the time inside the cost callables; bookkeeping = (plan time - cost fn time) / iterations, "
+        "per seed, then min and median; costs over all seeds and episodes. See the docstring of "
+        "`benchmarks/planners.py` for the settings.",
+        f"Machine: {platform.machine()} CPU, {os.cpu_count()} cores, {', '.join(versions)}, torch threads: "
+        f"{torch.get_num_threads()}. Command: `.venv/bin/python benchmarks/planners.py --repeats {args.repeats} "
+        f"--batch {args.batch} --threads {args.threads}`.",
+    ]
+    if args.note:
+        lines.append(f"Note: {args.note}")
+    lines += [f"Not installed, rows skipped: {peer}." for peer in missing]
+    return lines + [
+        "",
+        "| budget | samples x iterations | planner | temperature | B | ms / plan (min) | ms / plan (median) "
+        "| ms / episode (min) | cost fn: ms / plan (median) | bookkeeping: µs / iteration (min) | bookkeeping: "
+        "µs / iteration (median) | returned plan: mean cost | worst cost | best sampled: mean cost |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
 
 
 def main() -> None:
@@ -167,29 +383,24 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=10, help="seeds per row (timing: min and median)")
     parser.add_argument("--batch", type=int, default=16, help="episodes planned at once in the batched rows")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1: steadier on a shared machine)")
+    parser.add_argument("--note", default="", help="a line for the header, e.g. what else ran on the machine")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "planners.md")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    header = [
-        "# Planners: worldplan CEM / MPPI vs pytorch_mppi MPPI",
-        "",
-        f"Objective: 2-D point mass, dt {DT} s, |a| <= 1, cost ||p_H - goal||^2 (optimum 0). "
-        f"{args.repeats} seeds per row; time is the wall time of one `plan` (ours) or of "
-        "`iterations` `command` calls (pytorch_mppi), min and median over seeds (the machine is shared, so "
-        "the median is noisy); costs over all seeds and episodes.",
-        f"Machine: {platform.machine()} CPU, {os.cpu_count()} cores, torch {torch.__version__}, "
-        f"torch threads: {torch.get_num_threads()}. Command: `.venv/bin/python benchmarks/planners.py "
-        f"--repeats {args.repeats} --batch {args.batch} --threads {args.threads}`.",
-        "",
-        "| budget | samples x iterations | planner | temperature | B | ms / plan (min) | ms / plan (median) "
-        "| ms / episode (min) | returned plan: mean cost | worst cost | best sampled: mean cost |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    table = "\n".join(header + run(args.repeats, args.batch)) + "\n"
-    print(table)
+    missing = [peer for peer in PEERS if not installed(peer)]
+    for peer in missing:
+        print(f"note: {peer} is not installed; its rows are skipped (pip install -e '.[bench]')")
+    if SWM not in missing:
+        import_swm_solvers()  # once, before timing: the package takes seconds to import
+    lines, summary = run(args.repeats, args.batch)
+    if summary:
+        summary = ["", "Bookkeeping per iteration (min over seeds), worldplan against the fastest peer of the same "
+                   "family, temperature and B:", ""] + summary
+    text = "\n".join(header(args, missing) + lines + summary) + "\n"
+    print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile("w", dir=args.out.parent, delete=False, suffix=".tmp") as tmp:
-        tmp.write(table)
+        tmp.write(text)
     os.replace(tmp.name, args.out)
 
 
