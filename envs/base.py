@@ -4,6 +4,8 @@ A ``GoalEnv`` is a Gymnasium env with pixel observations (``(S, S, 3)`` uint8, `
 the true low-dimensional state in ``info["state"]`` (float32, ``(state_dim,)``) on reset and step,
 and methods to set/get that state, render any state as the goal image, sample a start and a goal that
 is reachable in a given number of steps, and decide success from the true state (never from a model).
+An env may also expose its *proprioception*, the agent's own low-dimensional state (DINO-WM's proprio:
+e.g. the PushT pusher's position and velocity), as ``proprio(state)``; ``proprio_dim`` is 0 when it has none.
 """
 
 from __future__ import annotations
@@ -75,7 +77,8 @@ class GoalEnv(gym.Env, abc.ABC):
     """Base class: pixel observations, true state in ``info``, goal sampling and success.
 
     Subclasses set ``success_threshold`` and a docstring that says what ``state_distance`` measures,
-    and implement ``get_state``, ``set_state``, ``state_distance`` and ``render``.
+    and implement ``get_state``, ``set_state``, ``state_distance`` and ``render``. Those whose agent has
+    a proprioception set ``proprio_indices``, the entries of the state that make it up.
 
     The current task goal (``goal_state``, set by ``set_goal`` or ``sample_goal_task`` and kept across
     resets) only shapes the reward: ``-state_distance(state, goal_state)``, or 0 without a goal.
@@ -84,6 +87,22 @@ class GoalEnv(gym.Env, abc.ABC):
     metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
     success_threshold: float = 0.0
     goal_state: np.ndarray | None = None
+    proprio_indices: tuple[int, ...] = ()
+
+    @property
+    def proprio_dim(self) -> int:
+        """Sp, the size of ``proprio(state)``; 0 for an env without proprioception."""
+        return len(self.proprio_indices)
+
+    def proprio(self, state: np.ndarray) -> np.ndarray:
+        """The agent's proprioception within a true state ((state_dim,)): (Sp,) float32.
+
+        Raises:
+            ValueError: the env has no proprioception (``proprio_dim`` is 0).
+        """
+        if not self.proprio_indices:
+            raise ValueError(f"{type(self).__name__} exposes no proprioception (proprio_dim is 0)")
+        return np.asarray(state, dtype=np.float32)[list(self.proprio_indices)]
 
     def set_goal(self, goal_state: np.ndarray | None) -> None:
         """Set the task goal ((state_dim,) float32) the reward measures against; ``None`` clears it."""

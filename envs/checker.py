@@ -27,7 +27,8 @@ def check_goal_env(env: gym.Env, *, seed: int = 0, steps: int = 8) -> None:
     ``observation_space``; the state (1-D, float32, finite, also in ``info["state"]``); rendering
     ((S, S, 3) uint8, square); determinism (same seed, same start; same actions, same states); the
     state protocol (``set_state`` then ``get_state`` round-trips, ``render`` shows the state set);
-    goal tasks and success. The env is left in some state: reset it before use.
+    goal tasks and success; the proprioception, for an env that has one. The env is left in some
+    state: reset it before use.
 
     Args:
         env: the env to check.
@@ -45,6 +46,7 @@ def check_goal_env(env: gym.Env, *, seed: int = 0, steps: int = 8) -> None:
     check_determinism(env, seed, actions, states)
     check_state_protocol(base, states[0], states[-1])
     check_goal_task(base, seed, steps)
+    check_proprio(base, states[-1])
 
 
 def check_goal_interface(base: gym.Env) -> None:
@@ -138,6 +140,18 @@ def check_state_protocol(base: gym.Env, state_a: np.ndarray, state_b: np.ndarray
     if np.array_equal(*images):
         raise ValueError("render() showed the same image for two different states set with set_state: render "
                          "must draw the current state (no cached frame; MuJoCo: mj_forward after setting it)")
+
+
+def check_proprio(base: gym.Env, state: np.ndarray) -> None:
+    """For an env with ``proprio_dim > 0``: ``proprio(state)`` is a finite (proprio_dim,) float32 array."""
+    size = int(getattr(base, "proprio_dim", 0))
+    if not size:
+        return
+    proprio = base.proprio(state)
+    if not (isinstance(proprio, np.ndarray) and proprio.shape == (size,) and proprio.dtype == np.float32
+            and np.all(np.isfinite(proprio))):
+        raise ValueError(f"proprio(state) must be a finite float32 array of shape ({size},) (proprio_dim), got "
+                         f"{proprio!r}: pick the agent's own entries of the state ({CONTRACT})")
 
 
 def check_goal_task(base: gym.Env, seed: int, offset: int) -> None:

@@ -137,10 +137,12 @@ class PointMazeEnv(MujocoGoalEnv):
       velocities are ignored.
     - Goal policy: ``MazeWalker``, shortest corridor paths to random free cells.
     - Pixels: the free cells and 0.2 units of the outer walls, from straight above.
+    - Proprioception: the whole state (x, y, vx, vy), the ball's qpos and qvel.
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 20}
     success_threshold = 0.5
+    proprio_indices = (0, 1, 2, 3)
 
     def __init__(self, image_size: int = 64, render_mode: str | None = "rgb_array") -> None:
         model = mujoco.MjModel.from_xml_string(maze_xml())

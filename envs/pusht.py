@@ -127,10 +127,12 @@ class PushTEnv(GoalEnv):
       ``state_distance`` is ``max(position error / 20, angle error / (pi/9))``, so
       ``success_threshold`` is 1.0; the pusher does not count.
     - Goal policy: ``NoisyPusher``.
+    - Proprioception: the pusher's position and velocity (agent x, y, vx, vy: state entries 0, 1, 5, 6).
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
     success_threshold = 1.0
+    proprio_indices = (0, 1, 5, 6)
 
     def __init__(self, image_size: int = 64, render_mode: str | None = "rgb_array") -> None:
         self.image_size = validate_image_size(image_size)

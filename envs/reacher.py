@@ -41,10 +41,12 @@ class ReacherEnv(MujocoGoalEnv):
       fingertip distance in metres (forward kinematics, no simulator call).
     - Goal policy: a random torque held for 10 to 25 steps; 25-step goals lie a median 0.12 m from
       the start (19 % within the success threshold, seeds 0-199).
+    - Proprioception: the whole state, joint angles and velocities (shoulder, wrist, their velocities).
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 50}
     success_threshold = FINGER_TOUCH
+    proprio_indices = (0, 1, 2, 3)
 
     def __init__(self, image_size: int = 64, render_mode: str | None = "rgb_array") -> None:
         from dm_control import suite  # after mujoco_base: importing dm_control initialises EGL

@@ -95,10 +95,12 @@ class WallEnv(GoalEnv):
     - Goal policy: a random velocity held for 8 to 16 steps; 25-step goals lie a median 15 units
       from the start (5 % within the success threshold, seeds 0-299).
     - Control rate: 10 steps per second (``metadata["render_fps"]``).
+    - Proprioception: the whole state (x, y), the dot's position.
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
     success_threshold = 4.5
+    proprio_indices = (0, 1)
 
     def __init__(self, image_size: int = 64, render_mode: str | None = "rgb_array") -> None:
         self.image_size = validate_image_size(image_size)

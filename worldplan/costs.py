@@ -6,7 +6,9 @@ A action size of one model step, Q proprioceptive state size.
 ``metric="l2"`` is the mean squared error over patches and features (DINO-WM's planning cost),
 ``metric="l1"`` the mean absolute error. ``steps="last"`` scores the last predicted step only;
 ``steps="all"`` a weighted mean over the H steps (default weights 1, 2, ..., H, normalised, so
-late steps count most). Lower is better; the true goal latent has cost 0.
+late steps count most). Lower is better; the true goal latent has cost 0. A model with
+proprioception may add ``proprio_weight`` x the same distance between its predicted proprioception and
+the goal's, in its normalised units.
 """
 
 from __future__ import annotations
@@ -28,6 +30,20 @@ class LatentRolloutModel(Protocol):
 
     def rollout(self, z_context: Tensor, actions: Tensor, *, last_only: bool = False) -> Tensor:
         """(B, T, P, D), (B, N, H, A) env units -> (B, N, H, P, D), or (B, N, 1, P, D) with ``last_only``."""
+        ...
+
+
+class ProprioRolloutModel(LatentRolloutModel, Protocol):
+    """A model that takes and predicts proprioception (a ``WorldModel`` fine-tuned with it)."""
+
+    def rollout_with_proprio(self, z_context: Tensor, actions: Tensor, *, proprio: Tensor,
+                             last_only: bool = False) -> tuple[Tensor, Tensor]:
+        """``rollout`` given the (B, Q) proprioception of the last context frame; also returns the (B, N, H, Q)
+        (or (B, N, 1, Q)) predicted proprioception. Env units in and out."""
+        ...
+
+    def normalize_proprio(self, proprio: Tensor) -> Tensor:
+        """(..., Q) env-unit proprioception -> the model's normalised units."""
         ...
 
 
@@ -120,9 +136,12 @@ class LatentGoalCost:
     """
 
     def __init__(self, model: LatentRolloutModel, z_context: Tensor, z_goal: Tensor, *, differentiable: bool,
-                 cost_kwargs: dict[str, object]) -> None:
+                 cost_kwargs: dict[str, object], proprio: Tensor | None = None,
+                 proprio_goal: Tensor | None = None) -> None:
         self.model, self.z_context, self.z_goal = model, z_context, z_goal
         self.differentiable, self.cost_kwargs = differentiable, cost_kwargs
+        self.proprio = proprio
+        self.proprio_goal = None if proprio_goal is None else model.normalize_proprio(proprio_goal)
         self.last_only = cost_kwargs.get("steps", "last") == "last"  # the model keeps only what the cost reads
         self.non_finite = torch.zeros((), dtype=torch.long, device=z_context.device)
         self.scored = 0
@@ -130,11 +149,21 @@ class LatentGoalCost:
     def __call__(self, actions: Tensor) -> Tensor:
         """(B, N, H, A) env-unit actions -> (B, N) costs on the actions' device."""
         with torch.set_grad_enabled(self.differentiable):
-            z_pred = self.model.rollout(self.z_context, actions.to(self.z_context.device), last_only=self.last_only)
-            cost = latent_goal_cost(z_pred, self.z_goal, **self.cost_kwargs)
+            z_pred, proprio_pred = self._rollout(actions.to(self.z_context.device))
+            cost = latent_goal_cost(z_pred, self.z_goal, proprio_pred=proprio_pred, proprio_goal=self.proprio_goal,
+                                    **self.cost_kwargs)
         self.non_finite += (~torch.isfinite(cost.detach())).sum()
         self.scored += cost.numel()
         return cost.to(actions.device)
+
+    def _rollout(self, actions: Tensor) -> tuple[Tensor, Tensor | None]:
+        """(B, N, H, A) -> predicted latents and, when the goal's proprioception is scored, the predicted
+        proprioception in the model's normalised units."""
+        if self.proprio is None:
+            return self.model.rollout(self.z_context, actions, last_only=self.last_only), None
+        z_pred, proprio_pred = self.model.rollout_with_proprio(self.z_context, actions, proprio=self.proprio,
+                                                               last_only=self.last_only)
+        return z_pred, None if self.proprio_goal is None else self.model.normalize_proprio(proprio_pred)
 
     def check(self) -> None:
         """Raise the planners' ``NonFiniteCostError`` if any cost so far was NaN or inf (one host read)."""
@@ -147,6 +176,7 @@ class LatentGoalCost:
 
 
 def make_cost_fn(model: LatentRolloutModel, z_context: Tensor, z_goal: Tensor, *, differentiable: bool = False,
+                 proprio: Tensor | None = None, proprio_goal: Tensor | None = None,
                  **cost_kwargs: object) -> LatentGoalCost:
     """A planner cost function that rolls ``model`` out from a fixed context and scores against the goal.
 
@@ -160,11 +190,19 @@ def make_cost_fn(model: LatentRolloutModel, z_context: Tensor, z_goal: Tensor, *
         z_goal: (B, P, D) goal latents.
         differentiable: keep the autograd graph from the actions to the costs (gradient planners);
             otherwise the rollout runs without one.
-        **cost_kwargs: keyword arguments of ``latent_goal_cost`` (metric, steps, step_weights, ...).
+        proprio: (B, Q) env-unit proprioception of the last context frame, for a model that takes it
+            (a ``ProprioRolloutModel``).
+        proprio_goal: (B, Q) env-unit proprioception of the goal (with ``proprio``): the cost adds the
+            distance of the predicted one to it, in the model's normalised units, weighted by
+            ``proprio_weight``; None scores the latents only (e.g. a goal given as an image).
+        **cost_kwargs: keyword arguments of ``latent_goal_cost`` (metric, steps, step_weights, proprio_weight).
 
     Returns:
         ``cost_fn(actions (B, N, H, A)) -> (B, N)`` on the actions' device (a ``LatentGoalCost``).
     """
     _check_choice("metric", str(cost_kwargs.get("metric", "l2")), METRICS)
     _check_choice("steps", str(cost_kwargs.get("steps", "last")), STEP_MODES)
-    return LatentGoalCost(model, z_context, z_goal, differentiable=differentiable, cost_kwargs=cost_kwargs)
+    if proprio_goal is not None and proprio is None:
+        raise ValueError("proprio_goal needs proprio, the proprioception the rollouts start from")
+    return LatentGoalCost(model, z_context, z_goal, differentiable=differentiable, cost_kwargs=cost_kwargs,
+                          proprio=proprio, proprio_goal=proprio_goal)

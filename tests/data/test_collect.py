@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from point_env import ENV_ID
 
 import worldplan.data.collect as collect_module
+from worldplan.commands.datasets import describe
 from worldplan.data.collect import collect, episode_seed
 from worldplan.data.episodes import DatasetError, EpisodeDataset
 from worldplan.envs import make_env
 
 KWARGS = {"image_size": 16}
+PUSHT = "worldplan/PushT-v0"  # its proprioception is part of the state: the pusher's position and velocity
 
 
 def run_collect(out, **changes) -> EpisodeDataset:
@@ -85,6 +89,40 @@ def test_interrupted_collection_resumes_to_the_uninterrupted_dataset(tmp_path, m
     resumed = run_collect(tmp_path / "ds", episodes=6)
     assert_same_dataset(resumed, reference)
     np.testing.assert_array_equal(resumed[2].frames, kept)
+
+
+def _collect_pusht(out, episodes: int):
+    return collect(PUSHT, KWARGS, out, episodes=episodes, steps=4, policy="random", seed=0, noise=0.0, progress=False)
+
+
+def test_proprioception_is_stored_per_frame_with_its_statistics(tmp_path):
+    ds = _collect_pusht(tmp_path / "ds", episodes=2)
+    assert ds.meta.proprio_dim == 4 and ds[0].proprio.shape == (5, 4) and ds[0].proprio.dtype == np.float32
+    for i in range(2):
+        np.testing.assert_array_equal(ds[i].proprio, ds[i].states[:, [0, 1, 5, 6]])  # pusher x, y, vx, vy
+    all_proprio = np.concatenate([ds[i].proprio for i in range(2)])
+    mean, std = ds.meta.normalisation("proprio")
+    np.testing.assert_allclose(mean, all_proprio.mean(0), rtol=1e-5)
+    np.testing.assert_allclose(std, all_proprio.std(0), rtol=1e-4)
+    assert "proprio   size 4" in describe(ds)
+
+
+def test_an_env_without_proprioception_stores_none(tmp_path):
+    ds = run_collect(tmp_path / "ds", episodes=1)
+    assert ds.meta.proprio_dim == 0 and ds[0].proprio is None and "proprio" not in ds.meta.stats
+    assert not (tmp_path / "ds" / "episodes" / "ep_000000" / "proprio.npy").exists()
+
+
+def test_a_dataset_from_before_proprioception_reads_and_resumes_without_it(tmp_path):
+    path = tmp_path / "ds"
+    _collect_pusht(path, episodes=1)
+    meta = json.loads((path / "meta.json").read_text())
+    del meta["proprio_dim"], meta["stats"]["proprio"]
+    (path / "meta.json").write_text(json.dumps(meta))
+    (path / "episodes" / "ep_000000" / "proprio.npy").unlink()
+    resumed = _collect_pusht(path, episodes=2)
+    assert resumed.meta.proprio_dim == 0 and resumed[1].proprio is None and len(resumed) == 2
+    resumed.check_values()
 
 
 def test_extending_a_dataset_equals_collecting_it_at_once(tmp_path):

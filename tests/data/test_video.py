@@ -1,4 +1,4 @@
-"""Videos: integer upscaling, side-by-side and tiled layouts, mp4 + JSON sidecar written atomically."""
+"""Videos: integer upscaling, side-by-side, titled and tiled layouts, mp4 + JSON sidecar written atomically."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import imageio.v2 as imageio
 import numpy as np
 import pytest
 
-from worldplan.data.video import side_by_side, tile_episodes, upscale, write_video
+from worldplan.data.video import TITLE_BAR, side_by_side, tile_episodes, titled_panels, upscale, write_video
 
 
 def clip(steps: int, value: int, size: int = 8) -> np.ndarray:
@@ -29,6 +29,18 @@ def test_side_by_side_broadcasts_a_goal_image():
     assert (joined[:, :, :8] == 10).all() and (joined[:, :, 8:] == 200).all()
     with pytest.raises(ValueError, match="equal frame counts and heights"):
         side_by_side(clip(3, 0), clip(2, 0))
+
+
+def test_titled_panels_put_each_title_over_its_own_panel():
+    video = titled_panels([clip(3, 10, size=48), clip(3, 90, size=48), clip(1, 200, size=48)[0]],
+                          ["observed", "nearest", "goal"])
+    assert video.shape == (3, TITLE_BAR + 48, 3 * 48, 3)
+    assert (video[:, TITLE_BAR:, 48:96] == 90).all() and (video[:, TITLE_BAR:, 96:] == 200).all()
+    bars = [video[0, :TITLE_BAR, i * 48 : (i + 1) * 48] for i in range(3)]
+    assert all(bar.any() for bar in bars)  # text drawn over every panel
+    assert not np.array_equal(bars[1], titled_panels([clip(1, 0, size=48)], ["decoded"])[0, :TITLE_BAR])
+    with pytest.raises(ValueError, match="one title per panel"):
+        titled_panels([clip(1, 0)], ["a", "b"])
 
 
 def test_tile_episodes_holds_the_last_frame_of_short_clips():

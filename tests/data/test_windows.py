@@ -12,16 +12,16 @@ P, D, A_ENV = 2, 3, 2
 
 
 def make_track(frames: int = 30, *, fps: float = 10.0, name: str = "ep_000000", offset: float = 0.0) -> Track:
-    """Frame f has features all equal to f + offset; action t is (t, -t); state f is (f, 2f)."""
+    """Frame f has features all equal to f + offset; action t is (t, -t); proprio f is (f, 2f)."""
     z = (np.arange(frames, dtype=np.float16)[:, None, None] + offset) * np.ones((1, P, D), np.float16)
     actions = np.stack([np.arange(frames - 1), -np.arange(frames - 1)], axis=1).astype(np.float32)
-    states = np.stack([np.arange(frames), 2 * np.arange(frames)], axis=1).astype(np.float32)
-    return Track(name=name, z=z, fps=fps, actions=actions, states=states)
+    proprio = np.stack([np.arange(frames), 2 * np.arange(frames)], axis=1).astype(np.float32)
+    return Track(name=name, z=z, fps=fps, actions=actions, proprio=proprio)
 
 
 def test_fixed_stride_window_matches_hand_indexing() -> None:
     track = make_track(30)
-    ds = WindowDataset([track], length=4, stride=5, with_actions=True, with_states=True)
+    ds = WindowDataset([track], length=4, stride=5, with_actions=True, with_proprio=True)
     assert len(ds) == 30 - 3 * 5
     item = ds[7]
     frames = [7, 12, 17, 22]
@@ -32,7 +32,7 @@ def test_fixed_stride_window_matches_hand_indexing() -> None:
     assert item["actions"].shape == (3, 5 * A_ENV)
     np.testing.assert_array_equal(item["actions"].numpy(), expected)
     assert item["actions"][0, :4].tolist() == [7, -7, 8, -8]
-    np.testing.assert_array_equal(item["states"].numpy(), track.states[frames])
+    np.testing.assert_array_equal(item["proprio"].numpy(), track.proprio[frames])
 
 
 def test_windows_cover_every_start_of_every_track() -> None:

@@ -74,6 +74,11 @@ class StaleRender(Dot):
         return self._cached
 
 
+class WrongProprio(Dot):
+    proprio_indices = (0, 1)
+    proprio_dim = 3
+
+
 class NoGoalInterface(gym.Env):
     observation_space = gym.spaces.Box(0, 255, (SIDE, SIDE, 3), np.uint8)
     action_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
@@ -107,6 +112,7 @@ def test_the_fake_passes() -> None:
     (NondeterministicReset, "two resets with seed=0 gave different .* from self.np_random"),
     (IgnoresSetState, "set_state\\(s\\) then get_state\\(\\) did not return s: set_state must put"),
     (StaleRender, "render\\(\\) showed the same image for two different states"),
+    (WrongProprio, "proprio\\(state\\) must be a finite float32 array of shape \\(3,\\)"),
 ])
 def test_a_broken_env_fails_with_what_to_fix(env_class: type[gym.Env], message: str) -> None:
     with pytest.raises(ValueError, match=message):

@@ -177,3 +177,40 @@ def test_nan_rollout_raises_instead_of_planning():
     envs, tasks = _setup([(0.3, 0.0)])
     with pytest.raises(NonFiniteCostError, match="NaN"):
         run_episodes(envs, tasks, GridPlanner(1, 1), _NaNModel(), frameskip=1, max_env_steps=5)
+
+
+class ProprioDotEnv(DotEnv):
+    proprio_indices = (0, 1)  # the dot's position is its own state
+
+
+class ProprioDotModel(DotModel):
+    """The exact Dot model with proprioception: it predicts the position it rolls out (identity normalisation)."""
+
+    proprio_dim = 2
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.given: list[torch.Tensor] = []
+
+    def rollout_with_proprio(self, z_context, actions, *, proprio, last_only=False):
+        self.given.append(proprio.clone())
+        z = self.rollout(z_context, actions, last_only=last_only)
+        return z, z[..., 0, :]  # (B, N, H', 2)
+
+    def normalize_proprio(self, proprio):
+        return proprio
+
+
+@pytest.mark.parametrize(("weight", "success"), [(100.0, True), (0.0, False)])
+def test_a_proprio_model_gets_the_current_proprio_and_its_cost_scores_the_goals(weight, success):
+    env = ProprioDotEnv()
+    goal = np.array([0.3, 0.0], np.float32)
+    misleading = env.render_state(-goal)  # the image shows the mirror goal: only the proprio term points at goal
+    env.set_state(np.zeros(2, np.float32))
+    task = GoalTask(start_state=np.zeros(2, np.float32), goal_state=goal, goal_image=misleading, seed=0, offset=0)
+    model = ProprioDotModel()
+    results = run_episodes([env], [task], GridPlanner(horizon=1, frameskip=1), model, frameskip=1, max_env_steps=5,
+                           cost_kwargs={"proprio_weight": weight})
+    assert results[0].success is success
+    torch.testing.assert_close(model.given[0], torch.zeros(1, 2))  # the start's proprio, then the states reached
+    torch.testing.assert_close(model.given[1], torch.tensor([[0.1 if success else -0.1, 0.0]]))

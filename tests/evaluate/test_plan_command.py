@@ -23,13 +23,13 @@ WALL = "worldplan/Wall-v0"
 
 
 def _tiny_checkpoint(path: Path, *, env_id: str | None = None, dataset: Path | None = None, frameskip: int = 2,
-                     frame_size: int = 64, action_dim: int | None = 4) -> Path:
+                     frame_size: int = 64, action_dim: int | None = 4, proprio_dim: int = 0) -> Path:
     """Save an untrained tiny world model (tiny encoder and predictor configs) recording its env or dataset."""
     cfg = compose("config", ["preset=tiny"])
     encoder = FrozenEncoder.from_config(cfg.encoder)
     torch.manual_seed(0)
     predictor = Predictor.from_config(cfg.predictor, feature_dim=encoder.dim, grid=encoder.grid,
-                                      action_dim=action_dim)
+                                      action_dim=action_dim, proprio_dim=proprio_dim)
     model = WorldModel(predictor=predictor, window=DataWindow(context=1, horizon=3, frameskip=frameskip, fps=10.0),
                        encoder=encoder, frame_size=frame_size)
     train = {"init": "scratch", "train_episodes": [0, 1, 2, 3], "dataset": None if dataset is None else str(dataset)}
@@ -82,8 +82,9 @@ def test_plan_command_runs_the_random_baseline(tmp_path, monkeypatch, capsys):
         ({"env_id": DOT_ID}, ["eval.frameskip=3"], "frameskip"),
         ({"env_id": DOT_ID, "action_dim": 6}, [], "action values per model step"),
         ({"env_id": DOT_ID, "action_dim": None}, [], "action-free"),
+        ({"env_id": DOT_ID, "proprio_dim": 2}, [], f"takes 2 proprioception values but {DOT} exposes none"),
     ],
-    ids=["other-env", "image-size", "frameskip", "action-size", "action-free"],
+    ids=["other-env", "image-size", "frameskip", "action-size", "action-free", "no-proprio"],
 )
 def test_plan_command_refuses_a_checkpoint_that_does_not_fit(tmp_path, monkeypatch, capsys, checkpoint_kwargs,
                                                             overrides, message):

@@ -37,15 +37,17 @@ def randomize_action_blocks(predictor: Predictor, seed: int = 1) -> None:
 
 def tiny_world_model(*, action_dim: int | None = 4, encoder: bool = False, **overrides) -> WorldModel:
     """Tiny world model with frameskip 2 (env actions of size 2 -> A = 4), dt = 0.2 s, and
-    non-trivial feature statistics."""
+    non-trivial feature (and, with ``proprio_dim``, proprioception) statistics."""
     predictor = tiny_predictor(action_dim=action_dim, layer_scale=0.5, **overrides)
     if action_dim:
         randomize_action_blocks(predictor)
     patches = GRID[0] * GRID[1]
     predictor.set_feature_statistics(features(patches, DIM, seed=11) * 0.1, features(patches, DIM, seed=12).abs() + 0.5)
     stats = (torch.tensor([0.1, -0.2]), torch.tensor([0.5, 2.0])) if action_dim else None
+    proprio = overrides.get("proprio_dim", 0)
+    proprio_stats = (torch.linspace(-1, 1, proprio), torch.linspace(0.5, 2, proprio)) if proprio else None
     return WorldModel(predictor=predictor, window=DataWindow(context=3, horizon=3, frameskip=2, fps=10.0),
-                      encoder=tiny_encoder() if encoder else None, action_stats=stats,
+                      encoder=tiny_encoder() if encoder else None, action_stats=stats, proprio_stats=proprio_stats,
                       frame_size=64 if encoder else None)
 
 

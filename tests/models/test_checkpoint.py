@@ -12,7 +12,6 @@ from model_fixtures import features, tiny_world_model
 from worldplan.models import (
     CheckpointError,
     checkpoint,
-    load_extra_tensors,
     load_pretrained_weights,
     load_weights_into,
     load_world_model,
@@ -155,9 +154,16 @@ def test_reserved_meta_keys_are_refused(tmp_path: Path) -> None:
         save_checkpoint(tmp_path / "c", tiny_world_model(), meta={"window": 1})
 
 
-def test_extra_tensors_round_trip(tmp_path: Path) -> None:
-    path = save_checkpoint(tmp_path / "c", tiny_world_model(), meta={}, extra_tensors={"ema.w": torch.arange(3.0)})
-    assert torch.equal(load_extra_tensors(path)["ema.w"], torch.arange(3.0))
+def test_a_proprio_model_round_trips_with_its_statistics_and_head(tmp_path: Path) -> None:
+    model = tiny_world_model(proprio_dim=2)
+    path = save_checkpoint(tmp_path / "c", model, meta={})
+    loaded = load_world_model(path, with_encoder=False)
+    assert json.loads((path / "meta.json").read_text())["proprio_normalization"]["std"] == pytest.approx([0.5, 2.0])
+    torch.testing.assert_close(loaded.proprio_mean, torch.tensor([-1.0, 1.0]))
+    z, actions, proprio = features(1, 3, 16, 32), features(1, 2, 3, 4, seed=1), features(1, 2, seed=2)
+    with torch.no_grad():
+        ours, theirs = (m.rollout_with_proprio(z, actions, proprio=proprio) for m in (model, loaded))
+    assert all(torch.equal(a, b) for a, b in zip(ours, theirs))
 
 
 def test_fine_tuning_from_a_pretrained_checkpoint_starts_at_the_pretrained_model(tmp_path: Path) -> None:

@@ -1,8 +1,8 @@
 """What ``worldplan envs`` shows: each env's goal and success definitions, from the code itself.
 
 Shipped envs are described from their class (no instance is made): the first docstring line, the
-``- State:``, ``- Action:``, ``- Success:`` (or ``- Success (source):``) and ``- Goal policy:`` bullets
-of the docstring, the
+``- State:``, ``- Action:``, ``- Success:`` (or ``- Success (source):``), ``- Goal policy:`` and
+``- Proprioception:`` bullets of the docstring, the
 ``success_threshold`` and the control rate. An adapted (bring-your-own) env is made once and
 described from what the adapter found: state source and size, whether its state can be set, the
 and success source (``worldplan envs`` adds the goal sources it supports).
@@ -19,7 +19,7 @@ from gymnasium.envs.registration import load_env_creator
 
 from worldplan.byo.inner import LATENT_THRESHOLD
 
-BULLETS = ("State", "Action", "Success", "Goal policy")
+BULLETS = ("State", "Action", "Success", "Goal policy", "Proprioception")
 
 
 def docstring_fields(cls: type) -> dict[str, str]:

@@ -24,7 +24,8 @@ def _stats_line(meta: DatasetMeta, key: str) -> str:
 
 
 def describe(dataset: EpisodeDataset) -> str:
-    """A multi-line summary: env, policy, episode lengths, action bounds, normalisation statistics."""
+    """A multi-line summary: env, policy, episode lengths, action bounds, normalisation statistics (of the
+    proprioception too, when stored)."""
     meta = dataset.meta
     lengths = np.asarray(dataset.lengths or [0])
     lines = [
@@ -38,6 +39,8 @@ def describe(dataset: EpisodeDataset) -> str:
         f"states    size {meta.state_dim}",
         _stats_line(meta, "state"),
     ]
+    if meta.proprio_dim:
+        lines += [f"proprio   size {meta.proprio_dim}", _stats_line(meta, "proprio")]
     return "\n".join(lines)
 
 

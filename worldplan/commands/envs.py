@@ -16,7 +16,8 @@ from worldplan.byo.factory import ADAPTER_GYM_ID
 from worldplan.envs import ENV_IDS
 from worldplan.evaluate.goals import supported_goal_sources
 
-KEYS = ("summary", "State", "Action", "Success", "success_threshold", "fps", "Goal policy", "goal sources")
+KEYS = ("summary", "State", "Action", "Success", "success_threshold", "fps", "Goal policy", "Proprioception",
+        "goal sources")
 
 
 def format_env(description: dict[str, Any], *, configured: bool) -> str:

@@ -1,5 +1,8 @@
 """Collect an offline episode dataset from a goal env with a random or goal-directed policy.
 
+Frames, actions and true states are stored for every env; the agent's proprioception
+(``GoalEnv.proprio``) too for envs that expose one.
+
 Episode ``i`` resets the env with ``episode_seed(seed, i)`` (recorded in ``meta.json``) and draws its
 actions from a generator seeded from that seed alone, so any episode can be regenerated on its own,
 and a collection that is killed and resumed ends identical to an uninterrupted one.
@@ -81,11 +84,15 @@ def _probe(env: gym.Env, seed: int, image_size: int | None) -> tuple[int, int]:
 
 
 def run_episode(env: gym.Env, policy: Policy, *, seed: int, steps: int, image_size: int,
-                state_dim: int) -> Episode:
+                state_dim: int, proprio: Callable[[np.ndarray], np.ndarray] | None = None) -> Episode:
     """Reset with ``seed`` and act ``steps`` times (fewer if the env terminates), into preallocated arrays.
 
+    Args:
+        proprio: maps a (state_dim,) state to its (proprio_dim,) proprioception; stored per frame when given.
+
     Returns:
-        Episode with frames (T+1, S, S, 3) uint8, actions (T, A_env), states (T+1, state_dim), T <= steps.
+        Episode with frames (T+1, S, S, 3) uint8, actions (T, A_env), states (T+1, state_dim) and, with
+        ``proprio``, proprio (T+1, proprio_dim); T <= steps.
     """
     frames = np.empty((steps + 1, image_size, image_size, 3), np.uint8)
     actions = np.empty((steps, env.action_space.shape[0]), np.float32)
@@ -101,14 +108,17 @@ def run_episode(env: gym.Env, policy: Policy, *, seed: int, steps: int, image_si
         if terminated or truncated:
             length = t + 1
             break
-    return Episode(frames=frames[: length + 1], actions=actions[:length], states=states[: length + 1], seed=seed)
+    states = states[: length + 1]
+    return Episode(frames=frames[: length + 1], actions=actions[:length], states=states, seed=seed,
+                   proprio=None if proprio is None else np.stack([proprio(state) for state in states]))
 
 
 def collect(env_id: str, env_kwargs: dict[str, Any], out: str | Path, *, episodes: int, steps: int,
             policy: str, seed: int, noise: float, progress: bool = True) -> EpisodeDataset:
     """Collect (or resume collecting) ``episodes`` episodes of up to ``steps`` env steps into ``out``.
 
-    Episodes already in ``out`` (same env and settings) are kept and skipped.
+    Episodes already in ``out`` (same env and settings) are kept and skipped; a dataset collected
+    without proprioception is resumed without it.
 
     Raises:
         ValueError: bad settings or env (see ``worldplan.envs.make_env``); ``DatasetError`` if ``out`` holds another
@@ -124,20 +134,22 @@ def collect(env_id: str, env_kwargs: dict[str, Any], out: str | Path, *, episode
         raise ValueError(f"env kwargs must be JSON values (they are recorded in meta.json): {err}") from err
     env = make_env(env_id, env_kwargs, max_steps=steps)
     try:
-        act = make_policy(env, policy, noise)
+        act, goal_env = make_policy(env, policy, noise), env.unwrapped
         image_size, state_dim = _probe(env, episode_seed(seed, 0), env_kwargs.get("image_size"))
         meta = DatasetMeta(
             env_id=env_id, env_kwargs=env_kwargs, image_size=image_size,
             action_low=env.action_space.low.tolist(), action_high=env.action_space.high.tolist(),
             state_dim=state_dim, fps=float(env.metadata.get("render_fps", 0)), policy=policy,
-            noise=float(noise) if policy == "goal_directed" else 0.0, max_steps=steps, base_seed=seed)
+            noise=float(noise) if policy == "goal_directed" else 0.0, max_steps=steps, base_seed=seed,
+            proprio_dim=goal_env.proprio_dim)
         writer = EpisodeWriter(out, meta)
+        proprio = goal_env.proprio if writer.meta.proprio_dim else None
         if len(writer) >= episodes:
             log.info("%s already holds %d episodes (asked %d): nothing to collect", out, len(writer), episodes)
         for index in tqdm(range(len(writer), episodes), initial=len(writer), total=episodes, unit="ep",
                           desc=f"collect {env_id}", disable=not progress):
             writer.add(run_episode(env, act, seed=episode_seed(seed, index), steps=steps,
-                                   image_size=image_size, state_dim=state_dim))
+                                   image_size=image_size, state_dim=state_dim, proprio=proprio))
     finally:
         env.close()
     return writer.dataset()

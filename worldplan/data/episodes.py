@@ -6,6 +6,8 @@ Layout (see docs/dataset-format.md)::
     <dataset>/episodes/ep_000000/frames.npy     (T+1, S, S, 3) uint8, frame t is seen before action t
     <dataset>/episodes/ep_000000/actions.npy    (T, A_env) float32
     <dataset>/episodes/ep_000000/states.npy     (T+1, state_dim) float32, the true state of frame t
+    <dataset>/episodes/ep_000000/proprio.npy    (T+1, proprio_dim) float32, the agent's proprioception
+                                                at frame t; only when ``proprio_dim`` > 0
 
 ``EpisodeDataset.open`` validates everything it will later read and raises ``DatasetError``
 (``check_values`` also reads the data, for NaN or inf);
@@ -52,12 +54,14 @@ class Episode:
         actions: (T, A_env) float32 actions in env units.
         states: (T+1, state_dim) float32 true states, one per frame.
         seed: the seed the env was reset with (and the policy's random stream derives from).
+        proprio: (T+1, proprio_dim) float32 proprioception, one per frame, in a dataset that has it.
     """
 
     frames: np.ndarray
     actions: np.ndarray
     states: np.ndarray
     seed: int
+    proprio: np.ndarray | None = None
 
     @property
     def length(self) -> int:
@@ -70,7 +74,9 @@ class DatasetMeta:
     """The contents of ``meta.json`` (besides the format name and version).
 
     ``episodes`` lists ``{"index", "seed", "length"}`` per written episode; ``stats`` holds
-    ``RunningStats.to_dict()`` of all actions (key ``"action"``) and all states (``"state"``).
+    ``RunningStats.to_dict()`` of all actions (key ``"action"``), all states (``"state"``) and, when
+    ``proprio_dim`` > 0, all proprioception (``"proprio"``). Datasets written before proprioception
+    was stored read as ``proprio_dim`` 0.
     """
 
     env_id: str
@@ -87,6 +93,7 @@ class DatasetMeta:
     episodes: list[dict[str, int]] = field(default_factory=list)
     stats: dict[str, dict] = field(default_factory=dict)
     created_by: str = f"worldplan {__version__}"
+    proprio_dim: int = 0
 
     @property
     def action_dim(self) -> int:
@@ -99,7 +106,8 @@ class DatasetMeta:
         return sum(ep["length"] + 1 for ep in self.episodes)
 
     def normalisation(self, key: str) -> tuple[np.ndarray, np.ndarray]:
-        """Mean and std, each (A_env,) for ``key="action"`` or (state_dim,) for ``"state"``, float32."""
+        """Mean and std, each (A_env,) for ``key="action"``, (state_dim,) for ``"state"`` or (proprio_dim,)
+        for ``"proprio"``, float32."""
         if key not in self.stats:
             raise KeyError(f"no statistics for {key!r}; have {sorted(self.stats)}")
         stats = self.stats[key]
@@ -136,7 +144,8 @@ def read_meta(path: str | Path) -> DatasetMeta:
             f"{meta_path} has format version {version}, but this worldplan ({__version__}) reads version "
             f"{FORMAT_VERSION}; use a worldplan that reads version {version} or re-collect the dataset")
     names = {f.name for f in fields(DatasetMeta)}
-    missing = sorted(n for n in names if n not in data and n not in ("episodes", "stats", "created_by"))
+    optional = ("episodes", "stats", "created_by", "proprio_dim")
+    missing = sorted(n for n in names if n not in data and n not in optional)
     if missing:
         raise DatasetError(f"{meta_path} is corrupt: missing fields {missing}")
     return DatasetMeta(**{k: v for k, v in data.items() if k in names})
@@ -173,13 +182,20 @@ def _episode_dir(root: Path, index: int) -> Path:
     return root / EPISODES_DIR / f"ep_{index:06d}"
 
 
+def _array_names(meta: DatasetMeta) -> tuple[str, ...]:
+    """The arrays each episode of the dataset stores (``Episode`` field and ``.npy`` file names)."""
+    return ("frames", "actions", "states") + (("proprio",) if meta.proprio_dim else ())
+
+
 def _expected_shapes(meta: DatasetMeta, length: int) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
     s = meta.image_size
-    return {
+    shapes = {
         "frames": ((length + 1, s, s, 3), np.dtype(np.uint8)),
         "actions": ((length, meta.action_dim), np.dtype(np.float32)),
         "states": ((length + 1, meta.state_dim), np.dtype(np.float32)),
+        "proprio": ((length + 1, meta.proprio_dim), np.dtype(np.float32)),
     }
+    return {name: shapes[name] for name in _array_names(meta)}
 
 
 class EpisodeDataset:
@@ -221,8 +237,7 @@ class EpisodeDataset:
             raise IndexError(f"episode {index} out of range for a dataset of {len(self)} episodes")
         index %= len(self)
         directory = _episode_dir(self.path, index)
-        arrays = {name: np.load(directory / f"{name}.npy", mmap_mode="r")
-                  for name in ("frames", "actions", "states")}
+        arrays = {name: np.load(directory / f"{name}.npy", mmap_mode="r") for name in _array_names(self.meta)}
         return Episode(seed=int(self.meta.episodes[index]["seed"]), **arrays)
 
     @property
@@ -231,7 +246,7 @@ class EpisodeDataset:
         return [ep["length"] for ep in self.meta.episodes]
 
     def check_values(self) -> None:
-        """Read every episode's actions and states, one episode at a time, and refuse NaN or inf.
+        """Read every episode's actions, states and proprioception, one episode at a time; refuse NaN or inf.
 
         ``open`` checks headers and sizes only; this reads the data (frames are uint8, always finite).
 
@@ -240,7 +255,7 @@ class EpisodeDataset:
         """
         for index in range(len(self)):
             episode = self[index]
-            for name in ("actions", "states"):
+            for name in _array_names(self.meta)[1:]:  # frames are uint8, always finite
                 bad = np.flatnonzero(~np.isfinite(getattr(episode, name)).all(axis=1))
                 if bad.size:
                     path = _episode_dir(self.path, index) / f"{name}.npy"
@@ -264,9 +279,11 @@ class EpisodeWriter:
         else:
             self._create(meta)
             self.meta = meta
+        sizes = {"action": self.meta.action_dim, "state": self.meta.state_dim}
+        if self.meta.proprio_dim:
+            sizes["proprio"] = self.meta.proprio_dim
         self._stats = {key: RunningStats.from_dict(self.meta.stats[key]) if key in self.meta.stats
-                       else RunningStats.empty(dim)
-                       for key, dim in (("action", meta.action_dim), ("state", meta.state_dim))}
+                       else RunningStats.empty(dim) for key, dim in sizes.items()}
 
     def _create(self, meta: DatasetMeta) -> None:
         if self.path.exists() and (not self.path.is_dir() or any(self.path.iterdir())):
@@ -302,20 +319,26 @@ class EpisodeWriter:
         """Write ``episode`` as the next one and update ``meta.json``.
 
         Raises:
-            ValueError: if the episode's shapes or dtypes do not fit the dataset.
+            ValueError: if the episode's shapes or dtypes do not fit the dataset, or it has proprioception
+                and the dataset none, or the other way round.
         """
         index = len(self.meta.episodes)
-        for name, (shape, dtype) in _expected_shapes(self.meta, episode.length).items():
+        expected = _expected_shapes(self.meta, episode.length)
+        if (episode.proprio is None) != ("proprio" not in expected):
+            raise ValueError(f"the episode has {'no ' if episode.proprio is None else ''}proprioception but the "
+                             f"dataset's proprio_dim is {self.meta.proprio_dim}")
+        for name, (shape, dtype) in expected.items():
             array = getattr(episode, name)
             if array.shape != shape or array.dtype != dtype:
                 raise ValueError(f"episode {name} is {array.dtype} {array.shape}; dataset expects {dtype} {shape}")
         final = _episode_dir(self.path, index)
         with atomic_path(final) as tmp:
             tmp.mkdir()
-            for name in ("frames", "actions", "states"):
+            for name in expected:
                 np.save(tmp / f"{name}.npy", getattr(episode, name))
-        self._stats["action"].update(episode.actions)
-        self._stats["state"].update(episode.states)
+        arrays = {"action": episode.actions, "state": episode.states, "proprio": episode.proprio}
+        for key, stats in self._stats.items():
+            stats.update(arrays[key])
         self.meta.episodes.append({"index": index, "seed": int(episode.seed), "length": episode.length})
         self.meta.stats = {key: stats.to_dict() for key, stats in self._stats.items()}
         write_json_atomic(self.path / META_FILE, self.meta.to_json())

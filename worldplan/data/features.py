@@ -143,9 +143,10 @@ class FeatureCache:
         """(F, P, D) float16 features of item ``index``, memory-mapped read-only."""
         return np.load(self.directory / _item_file(index), mmap_mode="r")
 
-    def track(self, index: int, *, actions: np.ndarray | None = None, states: np.ndarray | None = None) -> Track:
-        """Item ``index`` as a training ``Track``, with its (F-1, A_env) actions / (F, Sp) states if given."""
-        return Track(name=self.name(index), z=self.features(index), fps=self.fps(index), actions=actions, states=states)
+    def track(self, index: int, *, actions: np.ndarray | None = None, proprio: np.ndarray | None = None) -> Track:
+        """Item ``index`` as a training ``Track``, with its (F-1, A_env) actions / (F, Sp) proprio if given."""
+        return Track(name=self.name(index), z=self.features(index), fps=self.fps(index), actions=actions,
+                     proprio=proprio)
 
     @classmethod
     def open(cls, dataset: Any, encoder_identity: dict[str, Any]) -> FeatureCache:

@@ -1,8 +1,9 @@
 """MP4 videos of frames: upscaled so small renders are visible, written atomically, with a JSON sidecar.
 
 ``write_video(path, frames, fps, metadata=...)`` writes ``path`` and ``<path>.json`` (the metadata plus
-the video's frame count, fps and scale); ``side_by_side`` puts observation and goal next to each other;
-``tile_episodes`` arranges several episodes in a grid for a preview.
+the video's frame count, fps and scale); ``side_by_side`` puts observation and goal next to each other,
+``titled_panels`` several videos under title bars (observation | imagined | goal); ``tile_episodes``
+arranges several episodes in a grid for a preview.
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ from typing import Any
 
 import imageio.v2 as imageio
 import numpy as np
+from PIL import Image, ImageDraw, ImageFont
 
 from worldplan.atomic import atomic_path, write_json_atomic
 from worldplan.data.episodes import EpisodeDataset
 
 MIN_SIDE = 256          # frames are upscaled by an integer factor until their short side is >= this
 MACRO_BLOCK = 16        # H.264 encodes in 16-px blocks: frames are padded to a multiple of it
+TITLE_BAR = 12          # px of the black bar above each panel that holds its title
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +65,31 @@ def side_by_side(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if b.shape[:2] != a.shape[:2]:
         raise ValueError(f"side_by_side needs equal frame counts and heights, got {a.shape} and {b.shape}")
     return np.concatenate([a, b], axis=2)
+
+
+def _title_bar(title: str, width: int) -> np.ndarray:
+    """(TITLE_BAR, width, 3) uint8: ``title`` in white on black, clipped to ``width``."""
+    bar = Image.new("RGB", (width, TITLE_BAR))
+    ImageDraw.Draw(bar).text((2, 0), title, fill=(255, 255, 255), font=ImageFont.load_default())
+    return np.asarray(bar)
+
+
+def titled_panels(panels: list[np.ndarray], titles: list[str]) -> np.ndarray:
+    """Put videos left to right, each under a title bar naming it (e.g. observed | decoded | goal).
+
+    Args:
+        panels: (T, H, W_i, 3) uint8 videos, or (H, W_i, 3) images shown for all T frames; the first is a video.
+        titles: one short title per panel (about 6 px per character; clipped to the panel's width).
+    Returns:
+        (T, TITLE_BAR + H, sum W_i, 3) uint8.
+    """
+    if not panels or len(panels) != len(titles):
+        raise ValueError(f"titled_panels needs one title per panel, got {len(panels)} panels, {len(titles)} titles")
+    video = _check_frames(panels[0], "panel 0")
+    for panel in panels[1:]:
+        video = side_by_side(video, panel)
+    bar = np.concatenate([_title_bar(t, np.asarray(p).shape[-2]) for p, t in zip(panels, titles)], axis=1)
+    return np.concatenate([np.broadcast_to(bar, (video.shape[0], *bar.shape)), video], axis=1)
 
 
 def tile_episodes(clips: list[np.ndarray], *, columns: int | None = None, gap: int = 2) -> np.ndarray:

@@ -1,7 +1,8 @@
-"""Training windows: clips of cached patch features with timestamps and chunked actions.
+"""Training windows: clips of cached patch features with timestamps, chunked actions and proprioception.
 
 Axis legend: F frames of a track (an episode or a video), L frames of a window (context + horizon),
-P patches, D feature size, A_env env action size, A = frameskip x A_env (action of one model step).
+P patches, D feature size, A_env env action size, A = frameskip x A_env (action of one model step),
+Sp proprioception size.
 
 A window starts at frame ``t0`` of a track and takes ``L`` frames at a stride of ``s`` frames:
 frames ``t0, t0 + s, ..., t0 + (L-1) s``; their timestamps are ``j * s / fps`` seconds (j = 0..L-1),
@@ -37,14 +38,14 @@ class Track:
         z: (F, P, D) patch features (fp16 memmap from the feature cache).
         fps: frames per second of the track.
         actions: (F-1, A_env) float32 env actions, or None (action-free video).
-        states: (F, state_dim) float32 proprio, or None.
+        proprio: (F, Sp) float32 proprioception, or None.
     """
 
     name: str
     z: np.ndarray
     fps: float
     actions: np.ndarray | None = None
-    states: np.ndarray | None = None
+    proprio: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         frames = len(self.z)
@@ -52,9 +53,9 @@ class Track:
             raise ValueError(f"{self.name}: fps must be > 0, got {self.fps}")
         if self.actions is not None and len(self.actions) != frames - 1:
             raise ValueError(f"{self.name}: {len(self.actions)} actions for {frames} frames (need F-1)")
-        if self.states is not None and len(self.states) != frames:
-            raise ValueError(f"{self.name}: {len(self.states)} states for {frames} frames (need F)")
-        for label, array in (("actions", self.actions), ("states", self.states)):
+        if self.proprio is not None and len(self.proprio) != frames:
+            raise ValueError(f"{self.name}: {len(self.proprio)} proprio vectors for {frames} frames (need F)")
+        for label, array in (("actions", self.actions), ("proprio", self.proprio)):
             if array is not None and not np.isfinite(array).all():
                 bad = int(np.argwhere(~np.isfinite(array))[0, 0])
                 raise NonFiniteDataError(f"{self.name}: non-finite {label} (first at step {bad}); fix or drop it")
@@ -64,8 +65,8 @@ class WindowDataset(Dataset):
     """A torch Dataset over (track, start) pairs yielding windows of ``length`` frames.
 
     Each item is a dict: ``z`` (L, P, D) float16, ``times`` (L,) float32 seconds from the first
-    frame, ``track`` and ``start`` (ints), plus ``actions`` (L-1, s * A_env) float32 and ``states``
-    (L, state_dim) float32 when asked for.
+    frame, ``track`` and ``start`` (ints), plus ``actions`` (L-1, s * A_env) float32 and ``proprio``
+    (L, Sp) float32 when asked for.
 
     Args:
         tracks: the episodes / videos to cut windows from.
@@ -76,7 +77,7 @@ class WindowDataset(Dataset):
             None; the frame stride is drawn uniformly from the integers whose duration lies in the
             range at the track's fps (at least 1 frame).
         with_actions: yield ``actions``; needs a fixed stride and tracks that have actions.
-        with_states: yield ``states``; needs tracks that have states.
+        with_proprio: yield ``proprio``; needs tracks that have it.
         seed: seeds the stride draws, which depend only on (seed, epoch, index): reproducible
             under any sampler, number of worker or training processes, and resume point.
 
@@ -93,7 +94,7 @@ class WindowDataset(Dataset):
         stride: int | None = None,
         stride_seconds: tuple[float, float] | None = None,
         with_actions: bool = False,
-        with_states: bool = False,
+        with_proprio: bool = False,
         seed: int = 0,
     ) -> None:
         if length < 2:
@@ -103,7 +104,7 @@ class WindowDataset(Dataset):
         if with_actions and stride is None:
             raise ValueError("actions need a fixed stride: chunk sizes would vary with a random stride")
         self.tracks, self.length, self.seed = tracks, length, seed
-        self.with_actions, self.with_states = with_actions, with_states
+        self.with_actions, self.with_proprio = with_actions, with_proprio
         self._check_tracks()
         self._ranges = [self._stride_range(t, stride, stride_seconds) for t in tracks]
         self._index = self._build_index()
@@ -112,8 +113,8 @@ class WindowDataset(Dataset):
         for track in self.tracks:
             if self.with_actions and track.actions is None:
                 raise ValueError(f"{track.name} has no actions but the windows need them")
-            if self.with_states and track.states is None:
-                raise ValueError(f"{track.name} has no states but the windows need them")
+            if self.with_proprio and track.proprio is None:
+                raise ValueError(f"{track.name} has no proprioception but the windows need it")
 
     @staticmethod
     def _stride_range(track: Track, stride: int | None, seconds: tuple[float, float] | None) -> tuple[int, int]:
@@ -172,8 +173,8 @@ class WindowDataset(Dataset):
         if self.with_actions:
             chunks = np.array(track.actions[start : start + (self.length - 1) * stride], dtype=np.float32)
             item["actions"] = torch.from_numpy(chunks.reshape(self.length - 1, -1))
-        if self.with_states:
-            item["states"] = torch.from_numpy(np.asarray(track.states[frames], dtype=np.float32))
+        if self.with_proprio:
+            item["proprio"] = torch.from_numpy(np.asarray(track.proprio[frames], dtype=np.float32))
         return item
 
 

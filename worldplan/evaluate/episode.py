@@ -1,6 +1,6 @@
 """What one evaluation episode records, and the running trace the MPC loop fills in.
 
-Axis legend: S image side in pixels, L executed env steps of an episode.
+Axis legend: S image side in pixels, L executed env steps of an episode, K plans, P patches, D feature size.
 """
 
 from __future__ import annotations
@@ -36,6 +36,9 @@ class EpisodeResult:
         frames: (L + 1, S, S, 3) uint8 observations, the start frame first; None when the loop was
             told not to keep them (episodes that get no video).
         goal_image: (S, S, 3) uint8.
+        imagined: (K, P, D) float32, each plan's predicted latents of its last step, kept only for the video
+            episodes of a loop told to ``imagine`` (else None); see ``worldplan.evaluate.imagined``.
+        imagined_steps: (K,) the env step at which each of those plans was made.
     """
 
     index: int
@@ -49,6 +52,8 @@ class EpisodeResult:
     evaluations: int
     frames: np.ndarray | None
     goal_image: np.ndarray
+    imagined: np.ndarray | None = None
+    imagined_steps: tuple[int, ...] = ()
 
     def to_record(self) -> dict[str, Any]:
         """A JSON-ready dict of everything but the images."""
@@ -76,6 +81,8 @@ class EpisodeTrace:
         stride_frames: the observations at model-step boundaries (every ``frameskip`` env steps).
         state: (state_dim,) float32, the latest true state.
         keep_frames: keep every observation (for a video), not just the latest.
+        imagined: per plan, (P, D) its predicted latents of its last step (video episodes, when imagining).
+        imagined_steps: per plan, the env step it was made at.
     """
 
     goal_state: np.ndarray
@@ -89,6 +96,8 @@ class EpisodeTrace:
     evaluations: int = 0
     plan_seconds: list[float] = field(default_factory=list)
     cost_traces: list[list[float]] = field(default_factory=list)
+    imagined: list[np.ndarray] = field(default_factory=list)
+    imagined_steps: list[int] = field(default_factory=list)
 
     def record_step(self, frame: np.ndarray, state: np.ndarray, *, success: bool, stop: bool) -> None:
         """Append one executed env step; the episode ends on success or ``stop`` (budget, termination)."""

@@ -9,9 +9,15 @@ episodes still running are planned (B' <= B), so finished episodes cost nothing.
 the first executed env step where ``env.is_success(state, goal_state)`` holds, when the env reports
 termination or truncation, or at ``max_env_steps``. The planner sees only the cost function; the
 model sees only frames and actions, except a model that declares ``set_true_states`` (the oracle),
-which is handed the true states of the running episodes before each plan. Envs that judge success by
+which is handed the true states of the running episodes before each plan, and a model with
+proprioception (``proprio_dim`` > 0), which is given the agent's current proprioception
+(``env.proprio`` of the true state, as the agent's own sensors would) and whose cost also scores the
+goal's (when the goal state is known). Envs that judge success by
 latent distance (``set_latent_goal``, worldplan.byo) are given their goal's latent distance. Context
 frames are encoded afresh at each plan (T frames per episode; T is small), and plan time includes it.
+With ``imagine``, after each plan the episodes that keep frames (the video ones) also record the
+model's prediction for the plan's last step, for the imagined panel of their video
+(``worldplan.evaluate.imagined``): one more rollout of one candidate, outside the planner and its cost.
 """
 
 from __future__ import annotations
@@ -126,6 +132,16 @@ def _attach_latent_goals(model: EvalModel, bases: list[GoalEnv], z_goal: Tensor,
             env.set_latent_goal(functools.partial(_frame_distance, model, z_goal[b], metric, device))
 
 
+def _proprio(model: EvalModel, bases: list[GoalEnv], episodes: list[int], states: Sequence[np.ndarray],
+             device: torch.device) -> Tensor | None:
+    """(B', Sp) proprioception of one true state per episode, for a model that takes it; None for other
+    models, or when a state is unknown (NaN: the goal state of a goal given as an image)."""
+    if not getattr(model, "proprio_dim", 0):
+        return None
+    values = np.stack([bases[i].proprio(state) for i, state in zip(episodes, states)])
+    return torch.from_numpy(values).to(device) if np.isfinite(values).all() else None
+
+
 def _plan(
     planner: Planner,
     model: EvalModel,
@@ -144,7 +160,10 @@ def _plan(
     z_context = _encode(model, np.stack([traces[i].context(context_frames) for i in active]), device)
     if isinstance(model, TrueStateModel):
         model.set_true_states([bases[i].get_state() for i in active])
-    cost_fn = make_cost_fn(model, z_context, z_goal[active], differentiable=planner.needs_gradients, **cost_kwargs)
+    proprio = _proprio(model, bases, active, [traces[i].state for i in active], device)
+    goal = None if proprio is None else _proprio(model, bases, active, [traces[i].goal_state for i in active], device)
+    cost_fn = make_cost_fn(model, z_context, z_goal[active], differentiable=planner.needs_gradients,
+                           proprio=proprio, proprio_goal=goal, **cost_kwargs)
     result = planner.plan(cost_fn, len(active), warm_start=warm_start)
     cost_fn.check()
     seconds = time.perf_counter() - begin
@@ -154,6 +173,34 @@ def _plan(
         traces[i].cost_traces.append(trace_rows[row])
         traces[i].evaluations += result.evaluations
     return result.actions
+
+
+def _imagine(
+    model: EvalModel,
+    bases: list[GoalEnv],
+    traces: list[EpisodeTrace],
+    active: list[int],
+    actions: Tensor,
+    *,
+    context_frames: int,
+    device: torch.device,
+) -> None:
+    """Record, for the running episodes that keep frames, the latents (P, D) their new plan ``actions``
+    (B', H, A) predicts for its last step, and the env step it was made at."""
+    rows = [row for row, i in enumerate(active) if traces[i].keep_frames]
+    if not rows:
+        return
+    episodes = [active[row] for row in rows]
+    z_context = _encode(model, np.stack([traces[i].context(context_frames) for i in episodes]), device)
+    if isinstance(model, TrueStateModel):
+        model.set_true_states([bases[i].get_state() for i in episodes])
+    proprio = _proprio(model, bases, episodes, [traces[i].state for i in episodes], device)
+    with torch.no_grad():
+        z_last = model.rollout(z_context, actions.detach()[rows][:, None], last_only=True,
+                               **({} if proprio is None else {"proprio": proprio}))[:, 0, -1]  # (b, P, D)
+    for i, z in zip(episodes, z_last.float().cpu().numpy()):
+        traces[i].imagined.append(z)
+        traces[i].imagined_steps.append(traces[i].steps)
 
 
 def _execute(
@@ -211,6 +258,8 @@ def _finish(
             evaluations=trace.evaluations,
             frames=np.stack(trace.frames) if trace.keep_frames else None,
             goal_image=task.goal_image,
+            imagined=np.stack(trace.imagined) if trace.imagined else None,
+            imagined_steps=tuple(trace.imagined_steps),
         )
         for b, (env, task, trace) in enumerate(zip(bases, tasks, traces))
     ]
@@ -230,6 +279,7 @@ def run_episodes(
     device: str | torch.device = "cpu",
     first_index: int = 0,
     keep_frames: Sequence[bool] | None = None,
+    imagine: bool = False,
 ) -> list[EpisodeResult]:
     """Run one MPC episode per (env, task) pair, all B of them stepping together.
 
@@ -247,6 +297,8 @@ def run_episodes(
         first_index: the ``index`` recorded for the first episode (episodes run in chunks).
         keep_frames: B flags, whether each episode's result keeps all its frames (for a video) or
             none (``frames`` None, memory bounded by B frames); None keeps every episode's.
+        imagine: the episodes that keep frames also keep each plan's predicted last-step latents
+            (``EpisodeResult.imagined``), for the imagined panel of their video.
 
     Returns:
         B ``EpisodeResult``s in the order of ``envs``.
@@ -284,6 +336,8 @@ def run_episodes(
         )
         plans = actions.new_zeros((len(traces), *actions.shape[1:])) if plans is None else plans
         plans[active] = actions
+        if imagine:
+            _imagine(model, bases, traces, active, actions, context_frames=context_frames, device=device)
         _execute(
             bases,
             traces,

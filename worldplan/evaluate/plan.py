@@ -26,6 +26,7 @@ from worldplan.config import save_config
 from worldplan.data.episodes import META_FILE, read_meta
 from worldplan.envs import make_env
 from worldplan.evaluate.goals import check_goal_source
+from worldplan.evaluate.imagined import imagined_source
 from worldplan.evaluate.mpc import EvalModel
 from worldplan.evaluate.oracle import OracleModel
 from worldplan.evaluate.runner import (
@@ -36,6 +37,7 @@ from worldplan.evaluate.runner import (
     save_evaluation,
 )
 from worldplan.models import FrozenEncoder, WorldModel, load_world_model, read_checkpoint_meta, resolve_device
+from worldplan.models.decoder import read_decoder_meta
 from worldplan.models.hub import is_hub_ref
 from worldplan.planners import RandomPlanner, build_planner
 from worldplan.planners.base import Planner
@@ -58,6 +60,7 @@ class EnvInfo:
     image_size: int  # S
     fps: float
     success_threshold: float
+    proprio_dim: int  # Sp, the size of the env's proprioception (0: it has none)
 
 
 @dataclass(frozen=True)
@@ -72,14 +75,14 @@ class EvalSetup:
 
 
 def probe_env(env_id: str, env_kwargs: Mapping[str, Any]) -> EnvInfo:
-    """Make one env to read its action bounds, image size, control rate and success threshold."""
+    """Make one env to read its action bounds, image size, control rate, success threshold and proprioception."""
     env = make_env(env_id, env_kwargs)
     try:
         space, base = env.action_space, env.unwrapped
         return EnvInfo(id=env_id, kwargs=dict(env_kwargs), success_source=str(getattr(base, "success_source", "env")),
                        action_low=np.asarray(space.low, np.float32), action_high=np.asarray(space.high, np.float32),
                        image_size=int(env.observation_space.shape[0]), fps=float(base.metadata["render_fps"]),
-                       success_threshold=float(base.success_threshold))
+                       success_threshold=float(base.success_threshold), proprio_dim=int(base.proprio_dim))
     finally:
         env.close()
 
@@ -106,16 +109,14 @@ def check_checkpoint(model: WorldModel, meta: Mapping[str, Any], env_id: str, en
     """Refuse a checkpoint that cannot plan on ``env_id``.
 
     Raises:
-        ValueError: it has no encoder, takes no actions, takes proprioception, was trained on another env,
-            on another image size, or with another action size per model step.
+        ValueError: it has no encoder, takes no actions, was trained on another env, on another image size,
+            with another action size per model step, or takes proprioception the env does not expose.
     """
     if model.encoder is None:
         raise ValueError(f"checkpoint {path} has no encoder (trained on cached features only); it cannot encode "
                          "the env's frames")
     if model.action_dim is None:
         raise ValueError(f"checkpoint {path} is action-free (pretrained only): fine-tune it before planning")
-    if model.predictor.arch["proprio_dim"]:
-        raise ValueError(f"checkpoint {path} takes proprioception as input, which the MPC loop does not provide")
     trained_env = checkpoint_env(meta)
     trained_on = None if trained_env is None else env_identity(*trained_env)
     evaluated = env_identity(env_id, env.kwargs)
@@ -129,6 +130,11 @@ def check_checkpoint(model: WorldModel, meta: Mapping[str, Any], env_id: str, en
     if model.action_dim != expected:
         raise ValueError(f"checkpoint {path} takes {model.action_dim} action values per model step but {env_id} "
                          f"needs frameskip {model.window.frameskip} x {env.action_low.size} = {expected}")
+    proprio = model.predictor.arch["proprio_dim"]
+    if proprio and proprio != env.proprio_dim:
+        exposed = f"exposes {env.proprio_dim}" if env.proprio_dim else "exposes none (proprio_dim 0)"
+        raise ValueError(f"checkpoint {path} takes {proprio} proprioception values but {env_id} {exposed}: plan it "
+                         "on the env it was trained on, or fine-tune a checkpoint with train.proprio=false")
 
 
 def _resolve(value: int | None, from_checkpoint: int | None, default: int, name: str) -> int:
@@ -227,13 +233,16 @@ def validate_plan_config(cfg: DictConfig) -> None:
 
     Raises:
         ValueError: a bad ``eval.model``, frameskip or goal setting, or an existing evaluation of that name.
-        FileNotFoundError, CheckpointError: ``eval.checkpoint`` is not a checkpoint (only its meta.json is read).
+        FileNotFoundError, CheckpointError: ``eval.checkpoint`` is not a checkpoint, or ``eval.decoder`` not a
+            decoder (only their meta.json is read).
     """
     check_model_choice(cfg)
     check_frameskips(cfg)
     check_goal_source(cfg.eval.goal_source, int(cfg.eval.goal_offset), goal_params(cfg))
     if cfg.eval.checkpoint:
         read_checkpoint_meta(cfg.eval.checkpoint)
+    if cfg.eval.decoder:
+        read_decoder_meta(cfg.eval.decoder)
     check_output(cfg)
 
 
@@ -252,6 +261,11 @@ def goal_params(cfg: DictConfig) -> dict[str, Any]:
     return OmegaConf.to_container(cfg.goal, resolve=True)
 
 
+def cost_settings(cfg: DictConfig) -> dict[str, Any]:
+    """The cost's keyword arguments (``worldplan.costs.latent_goal_cost``) from ``cfg.eval``: run and recorded."""
+    return {"metric": cfg.eval.metric, "steps": cfg.eval.steps, "proprio_weight": float(cfg.eval.proprio_weight)}
+
+
 def protocol_record(cfg: DictConfig, env: EnvInfo, setup: EvalSetup, planner: dict, seeds: list[int]) -> dict:
     """Everything that defines the evaluation, saved with every result."""
     ev, train = cfg.eval, (setup.checkpoint_meta or {}).get("train") or {}
@@ -262,7 +276,7 @@ def protocol_record(cfg: DictConfig, env: EnvInfo, setup: EvalSetup, planner: di
                   "episode_seeds": seeds, "solved_at_start": "resampled (task seeds in episodes.jsonl)"},
         "episodes": len(seeds), "batch_size": ev.batch_size, "planner": planner,
         "frameskip": setup.frameskip, "replan_every": ev.replan_every, "max_env_steps": ev.max_env_steps,
-        "context_frames": setup.context_frames, "cost": {"metric": ev.metric, "steps": ev.steps},
+        "context_frames": setup.context_frames, "cost": cost_settings(cfg),
         "model": {"kind": ev.model, "checkpoint": None if not ev.checkpoint else checkpoint_record(str(ev.checkpoint)),
                   "init": train.get("init"), "train_episodes": len(train.get("train_episodes") or []) or None,
                   "checkpoint_meta": setup.checkpoint_meta},
@@ -278,11 +292,15 @@ def plan_from_config(cfg: DictConfig) -> tuple[dict[str, Any], Path]:
     env = probe_env(*resolve_env(cfg.env))
     setup = load_eval_model(cfg, env, device)
     planner, planner_record = build_eval_planner(cfg, env, setup.frameskip, device)
+    imagined = None if ev.video_episodes <= 0 else imagined_source(
+        decoder=ev.decoder, neighbours=ev.neighbours, checkpoint_meta=setup.checkpoint_meta,
+        encoder_identity=setup.encoder_identity, device=device)
     seeds = [eval_episode_seed(cfg.seed, i) for i in range(ev.episodes)]
     protocol = protocol_record(cfg, env, setup, planner_record, seeds)
     out = eval_dir(cfg)
     loop = {"frameskip": setup.frameskip, "max_env_steps": ev.max_env_steps, "replan_every": ev.replan_every,
-            "context_frames": setup.context_frames, "cost_kwargs": {"metric": ev.metric, "steps": ev.steps}}
+            "context_frames": setup.context_frames, "cost_kwargs": cost_settings(cfg),
+            "imagine": imagined is not None}
     try:
         results = evaluate_episodes(env_id=env.id, env_kwargs=env.kwargs, seeds=seeds, goal_source=ev.goal_source,
                                     goal_offset=ev.goal_offset, planner=planner, model=setup.model,
@@ -294,7 +312,7 @@ def plan_from_config(cfg: DictConfig) -> tuple[dict[str, Any], Path]:
     if (out / VIDEOS_DIR).is_dir():  # eval.overwrite=true (check_output): no video of the replaced evaluation stays
         shutil.rmtree(out / VIDEOS_DIR)
     summary = save_evaluation(out, results, protocol, video_episodes=ev.video_episodes, fps=env.fps,
-                              title=f"{planner_record['name']} {planner_record['budget_text']}")
+                              title=f"{planner_record['name']} {planner_record['budget_text']}", imagined=imagined)
     save_config(cfg, out)
     return {"name": out.name, **summary}, out
 

@@ -1,6 +1,7 @@
 """Evaluation outputs beside the metrics: one video per episode and a plot of the planner's cost.
 
-Videos show observation | goal side by side and are named ``ep<index>_seed<seed>_success.mp4`` or
+Videos show observation | goal side by side, or, given an imagined source, observed | imagined | goal
+under title bars (``worldplan.evaluate.imagined``); they are named ``ep<index>_seed<seed>_success.mp4`` or
 ``..._fail.mp4``; the plot shows the best cost after each planner iteration (matplotlib, Agg canvas,
 no global pyplot state).
 """
@@ -17,8 +18,9 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from worldplan.atomic import atomic_path
-from worldplan.data.video import side_by_side, write_video
+from worldplan.data.video import side_by_side, titled_panels, write_video
 from worldplan.evaluate.episode import EpisodeResult
+from worldplan.evaluate.imagined import ImaginedSource, imagined_video
 
 
 def video_name(result: EpisodeResult) -> str:
@@ -34,8 +36,10 @@ def write_episode_videos(
     count: int,
     fps: float,
     metadata: Mapping[str, Any],
+    imagined: ImaginedSource | None = None,
 ) -> list[Path]:
-    """Write observation | goal videos of the first ``count`` episodes.
+    """Write observation | goal videos of the first ``count`` episodes (observed | imagined | goal with
+    ``imagined``, for the episodes that recorded their plans' predictions).
 
     Args:
         out_dir: directory of the videos (created).
@@ -43,7 +47,8 @@ def write_episode_videos(
         count: how many episodes get a video (0: none).
         fps: playback rate, usually the env's control rate.
         metadata: JSON values for each video's sidecar (the evaluation protocol); the episode's own
-            index, seed, success and steps are added.
+            index, seed, success and steps are added, and the imagined panel's source.
+        imagined: how the plans' predicted latents become frames; None: no imagined panel.
 
     Returns:
         The written video paths.
@@ -57,10 +62,14 @@ def write_episode_videos(
             raise ValueError(f"episode {result.index} kept no frames for its video: run it with its frames kept "
                              f"(evaluate_episodes(video_episodes={count}))")
         episode = {"index": result.index, "seed": result.seed, "success": result.success, "steps": result.steps}
-        frames = side_by_side(result.frames, result.goal_image)  # (L + 1, S, 2S, 3)
-        paths.append(
-            write_video(Path(out_dir) / video_name(result), frames, fps, metadata={**metadata, "episode": episode})
-        )
+        extra: dict[str, Any] = {"episode": episode}
+        if imagined is not None and result.imagined is not None:
+            frames = titled_panels([result.frames, imagined_video(result, imagined), result.goal_image],
+                                   ["observed", imagined.title, "goal"])  # (L + 1, TITLE_BAR + S, 3S, 3)
+            extra["imagined"] = {**imagined.record, "panel": imagined.title, "shows": "each plan's last predicted step"}
+        else:
+            frames = side_by_side(result.frames, result.goal_image)  # (L + 1, S, 2S, 3)
+        paths.append(write_video(Path(out_dir) / video_name(result), frames, fps, metadata={**metadata, **extra}))
     return paths
 
 

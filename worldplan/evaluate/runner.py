@@ -23,6 +23,7 @@ from worldplan.envs import make_env
 from worldplan.envs.base import GoalEnv, GoalTask
 from worldplan.evaluate.episode import EpisodeResult
 from worldplan.evaluate.goals import sample_goal_task
+from worldplan.evaluate.imagined import ImaginedSource
 from worldplan.evaluate.metrics import summarize, write_episodes_jsonl, write_summary
 from worldplan.evaluate.mpc import EvalModel, run_episodes
 from worldplan.evaluate.report import plot_cost_traces, write_episode_videos
@@ -98,7 +99,7 @@ def evaluate_episodes(
         planner, model: as in ``run_episodes``.
         batch_size: B, episodes stepped and planned together (B envs are made once and reused).
         loop_kwargs: the keyword settings of ``run_episodes`` (frameskip, max_env_steps, replan_every,
-            context_frames, cost_kwargs).
+            context_frames, cost_kwargs, imagine).
         video_episodes: the first episodes whose results keep their frames (the ones ``save_evaluation``
             writes videos of); the others keep none (``frames`` None).
         device: where frames are encoded.
@@ -133,12 +134,15 @@ def save_evaluation(
     video_episodes: int,
     fps: float,
     title: str,
+    imagined: ImaginedSource | None = None,
 ) -> dict[str, Any]:
-    """Write episodes.jsonl, summary.json (with ``protocol``), videos and the cost plot; return the summary."""
+    """Write episodes.jsonl, summary.json (with ``protocol``), videos (with an imagined panel from ``imagined``)
+    and the cost plot; return the summary."""
     out_dir = Path(out_dir)
     summary = summarize(results)
     write_episodes_jsonl(out_dir / "episodes.jsonl", results)
     write_summary(out_dir / SUMMARY_FILE, summary, protocol)
-    write_episode_videos(out_dir / VIDEOS_DIR, results, count=video_episodes, fps=fps, metadata=dict(protocol))
+    write_episode_videos(out_dir / VIDEOS_DIR, results, count=video_episodes, fps=fps, metadata=dict(protocol),
+                         imagined=imagined)
     plot_cost_traces(out_dir / "cost_per_iteration.png", results, title=title)
     return summary

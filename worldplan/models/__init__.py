@@ -7,7 +7,6 @@ D feature size, A action size of one model step, S image side in pixels.
 from worldplan.models.actions import finetune_parameters, load_pretrained_predictor
 from worldplan.models.checkpoint import (
     CheckpointError,
-    load_extra_tensors,
     load_pretrained_weights,
     load_weights_into,
     load_world_model,
@@ -23,7 +22,7 @@ from worldplan.models.world_model import DataWindow, WorldModel
 
 __all__ = [
     "CheckpointError", "DataWindow", "FrozenEncoder", "Predictor", "WeightsNotFoundError", "WorldModel",
-    "autocast", "finetune_parameters", "load_extra_tensors", "load_pretrained_predictor",
+    "autocast", "finetune_parameters", "load_pretrained_predictor",
     "load_pretrained_weights", "load_weights_into", "load_world_model", "read_checkpoint_meta",
     "resolve_device", "resolve_dtype", "save_checkpoint", "smooth_l1", "upload_checkpoint",
 ]

@@ -7,6 +7,8 @@ An action (and optionally proprioception) vector is embedded once; before each c
 predictor layer, ``q = q + MLP_l(embed(a))`` adds the result to every query of that step. The
 last linear layer of every ``MLP_l`` starts at zero, so at initialisation the predictor's output is
 exactly the action-free predictor's: fine-tuning starts from the pretrained model, not near it.
+With proprioception, a linear head also predicts the next frame's (from the refined queries), so
+that a rollout feeds its own prediction to the next step; it trains with the action blocks.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ class ActionBlock(nn.Module):
 
 
 class ActionConditioner(nn.Module):
-    """Embeds per-step actions (+ proprioception) and holds one `ActionBlock` per conditioned layer.
+    """Embeds per-step actions (+ proprioception) and holds one `ActionBlock` per conditioned layer,
+    and with proprioception the head ``proprio_head`` (W -> Sp) that predicts it.
 
     Args:
         action_dim: A, normalised model-step action size.
@@ -56,6 +59,7 @@ class ActionConditioner(nn.Module):
         self.layers = list(range(0, depth, every))
         self.blocks = nn.ModuleList(ActionBlock(width) for _ in self.layers)
         self._block_of = {layer: i for i, layer in enumerate(self.layers)}
+        self.proprio_head = nn.Linear(width, proprio_dim) if proprio_dim else None
 
     def embed_inputs(self, actions: torch.Tensor, proprio: torch.Tensor | None) -> torch.Tensor:
         """Embed one step's inputs.
@@ -120,8 +124,8 @@ def finetune_parameters(predictor: nn.Module, mode: str) -> list[nn.Parameter]:
 
     Args:
         predictor: an action-conditioned ``Predictor`` (its ``actions`` attribute holds the action blocks).
-        mode: ``"actions"`` trains only the action blocks (and their embedding); ``"all"`` trains
-            everything.
+        mode: ``"actions"`` trains only the action blocks (and their embedding and proprioception
+            head); ``"all"`` trains everything.
 
     Raises:
         ValueError: unknown mode, or ``"actions"`` on a predictor without action blocks.

@@ -28,7 +28,7 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -49,8 +49,8 @@ from worldplan.models.world_model import DataWindow, WorldModel
 logger = logging.getLogger(__name__)
 
 FORMAT, FORMAT_VERSION = "worldplan.checkpoint", 2  # 2: predictor feature statistics
-MODEL_FILE, META_FILE, EXTRA_FILE = "model.safetensors", "meta.json", "extra.safetensors"
-CHECKPOINT_FILES = (MODEL_FILE, META_FILE, EXTRA_FILE)
+MODEL_FILE, META_FILE = "model.safetensors", "meta.json"
+CHECKPOINT_FILES = (MODEL_FILE, META_FILE)
 AT_FDCWD, RENAME_EXCHANGE = -100, 2  # renameat2: paths relative to the working directory; swap the two
 RESERVED = ("format", "format_version", "worldplan_version", "git_commit", "created", "predictor", "encoder",
             "encoder_identity", "encoder_in_file", "window", "frame_size", "action_normalization",
@@ -140,22 +140,37 @@ def _replace_dir(tmp: Path, path: Path) -> None:
     shutil.rmtree(old)
 
 
-def save_checkpoint(
-    path: str | Path, model: WorldModel, *, meta: Mapping[str, Any],
-    extra_tensors: Mapping[str, torch.Tensor] | None = None,
-) -> Path:
+def save_checkpoint(path: str | Path, model: WorldModel, *, meta: Mapping[str, Any]) -> Path:
     """Write ``model`` to the directory ``path`` atomically; returns ``path``.
 
     Args:
         path: checkpoint directory (created; an older checkpoint there is replaced).
         model: the world model; build it with its encoder so the checkpoint can encode frames.
         meta: JSON-able extras recorded in ``meta.json`` (training config, dataset, ...).
-        extra_tensors: optional named tensors stored in ``extra.safetensors`` (e.g. EMA weights).
     """
-    path = Path(path)
     content = checkpoint_meta(model, meta)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()
              if content["encoder_in_file"] or not k.startswith("encoder.")}
+
+    def write(tmp: Path) -> None:
+        save_file(state, str(tmp / MODEL_FILE))
+        (tmp / META_FILE).write_text(_to_json(content))
+
+    path = write_checkpoint_dir(path, write)
+    logger.info("saved world model checkpoint to %s", path)
+    return path
+
+
+def write_checkpoint_dir(path: str | Path, write: Callable[[Path], None]) -> Path:
+    """Write a checkpoint-like directory (one holding ``meta.json``) atomically; returns ``path``.
+
+    ``write(tmp)`` fills a fresh temporary sibling directory, which then replaces ``path`` in one step
+    (see the module docstring); what an interrupted save left beside ``path`` is removed first.
+
+    Raises:
+        FileExistsError: ``path`` exists and holds no ``meta.json`` (not a checkpoint to replace).
+    """
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     for leftover in _leftovers(path):
         logger.warning("removing %s, left by an interrupted checkpoint save", leftover)
@@ -163,15 +178,11 @@ def save_checkpoint(
     tmp = temp_path(path)
     tmp.mkdir()
     try:
-        save_file(state, str(tmp / MODEL_FILE))
-        if extra_tensors:
-            save_file({k: v.detach().cpu().contiguous() for k, v in extra_tensors.items()}, str(tmp / EXTRA_FILE))
-        (tmp / META_FILE).write_text(_to_json(content))
+        write(tmp)
         _replace_dir(tmp, path)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
-    logger.info("saved world model checkpoint to %s", path)
     return path
 
 
@@ -308,8 +319,3 @@ def load_pretrained_weights(model: WorldModel, path: str | Path) -> None:
     load_pretrained_predictor(model.predictor, {k[len("predictor."):]: v for k, v in state.items()
                                                  if k.startswith("predictor.")})
 
-
-def load_extra_tensors(path: str | Path) -> dict[str, torch.Tensor]:
-    """The ``extra_tensors`` saved with a checkpoint (empty if none)."""
-    file = local_checkpoint(path) / EXTRA_FILE
-    return read_safetensors(file) if file.is_file() else {}

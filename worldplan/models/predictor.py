@@ -10,7 +10,9 @@ time, row, column) slot; 3-axial RoPE over (seconds, row, column) on queries and
 query where and when it is. A stack of pre-norm cross-attention blocks (LayerScale, MLP ratio 4)
 refines the queries; a final norm and linear head map them back to D. With a block-causal mask all
 frames of a clip are predicted in parallel, frame k from frames < k. Action blocks, when built with
-``action_dim``, add the step's action to the queries (zero-initialised, see ``actions.py``).
+``action_dim``, add the step's action to the queries (zero-initialised, see ``actions.py``); built
+with ``proprio_dim`` too, they add the proprioception of the step's last frame, and the refined
+queries of a predicted frame also give its proprioception (`Predictor.proprio_output`).
 
 Features are standardised inside the predictor with statistics of its training data, kept as
 buffers (``feature_mean``, ``feature_std``, each (P, D)): the input memory and the prediction live
@@ -86,7 +88,8 @@ class Predictor(nn.Module):
         layer_scale: initial LayerScale value (1e-5 in the DINO-world design).
         rope_base, rope_time_scale, rope_spatial_scale: see `AxialRoPE`.
         action_dim: A, model-step action size; None for an action-free (pretraining) predictor.
-        proprio_dim: Sp, proprioception size fed with the actions (0: none).
+        proprio_dim: Sp, proprioception size fed with the actions and predicted (0: none; needs
+            ``action_dim``).
         action_every: an action block before every ``action_every``-th layer.
         residual: predict the change from the previous frame (``z_prev + head(x)``, in
             standardised units) instead of the frame itself. Off by default: on Wall a residual
@@ -120,6 +123,8 @@ class Predictor(nn.Module):
             raise ValueError(f"predictor width {width} must be divisible by heads {heads}")
         if feature_norm not in FEATURE_NORMS:
             raise ValueError(f"predictor.feature_norm must be one of {FEATURE_NORMS}; got {feature_norm!r}")
+        if proprio_dim and not action_dim:
+            raise ValueError(f"proprio_dim={proprio_dim} needs an action-conditioned predictor (action_dim)")
         self.arch: dict[str, Any] = {
             "feature_dim": int(feature_dim), "grid": [int(grid[0]), int(grid[1])], "width": width, "depth": depth,
             "heads": heads, "mlp_ratio": mlp_ratio, "layer_scale": layer_scale, "rope_base": rope_base,
@@ -227,6 +232,18 @@ class Predictor(nn.Module):
         out = self.head(self.norm(x))
         return out + previous if self.arch["residual"] else out
 
+    def proprio_output(self, x: torch.Tensor) -> torch.Tensor:
+        """(..., P, W) refined queries of a frame -> (..., Sp) its normalised proprioception.
+
+        The final norm, averaged over the patches, through the action blocks' ``proprio_head``.
+
+        Raises:
+            ValueError: the predictor was built without proprioception.
+        """
+        if not self.arch["proprio_dim"]:
+            raise ValueError("this predictor was built without proprioception (proprio_dim 0)")
+        return self.actions.proprio_head(self.norm(x).mean(-2))
+
     def forward(
         self, z: torch.Tensor, times: torch.Tensor, actions: torch.Tensor | None = None,
         proprio: torch.Tensor | None = None,
@@ -243,6 +260,13 @@ class Predictor(nn.Module):
         Returns:
             (B, T-1, P, D) predictions of frames 1..T-1.
         """
+        return self.output(self.refine(z, times, actions, proprio), z[:, :-1])
+
+    def refine(
+        self, z: torch.Tensor, times: torch.Tensor, actions: torch.Tensor | None = None,
+        proprio: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """The refined queries of frames 1..T-1, (B, T-1, P, W) (``forward`` without the head; same arguments)."""
         batch, frames = self._check(z, times)
         if frames < 2:
             raise ValueError(f"forward needs at least 2 frames (context and target); got T={frames}")
@@ -260,7 +284,7 @@ class Predictor(nn.Module):
             k, v = block.keys_values(memory, cos_k, sin_k)
             attended = F.scaled_dot_product_attention(block.queries(x, cos_q, sin_q), k, v, attn_mask=mask)
             x = block.update(x, attended).unflatten(1, (frames - 1, self.num_patches))
-        return self.output(x, z[:, :-1])
+        return x
 
     def predict_at(
         self, z: torch.Tensor, times: torch.Tensor, target_time: torch.Tensor,
@@ -278,6 +302,13 @@ class Predictor(nn.Module):
         Returns:
             (B, P, D) predicted features.
         """
+        return self.output(self.refine_at(z, times, target_time, action, proprio), z[:, -1])
+
+    def refine_at(
+        self, z: torch.Tensor, times: torch.Tensor, target_time: torch.Tensor,
+        action: torch.Tensor | None = None, proprio: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """The refined queries of the frame at ``target_time``, (B, P, W) (``predict_at`` without the head)."""
         batch, _ = self._check(z, times)
         cos_k, sin_k = self.rope.angles(times)
         cos_q, sin_q = self.rope.angles(target_time[:, None])
@@ -290,7 +321,7 @@ class Predictor(nn.Module):
             k, v = block.keys_values(memory, cos_k, sin_k)
             attended = F.scaled_dot_product_attention(block.queries(x, cos_q, sin_q), k, v)
             x = block.update(x, attended).unflatten(1, (1, self.num_patches))
-        return self.output(x[:, 0], z[:, -1])
+        return x[:, 0]
 
     def _check(self, z: torch.Tensor, times: torch.Tensor) -> tuple[int, int]:
         """Validate z (B, T, P, D) and times (B, T); return (B, T)."""

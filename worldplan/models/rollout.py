@@ -1,16 +1,20 @@
 """Autoregressive rollouts of a `Predictor` over N candidate action sequences per episode.
 
 Axis legend: B episodes, N candidates, T context frames, H horizon (model steps), P patches,
-D feature size, W predictor width, A action size, h heads, d head size, Lc context tokens (T * P),
-Lo tokens of frames predicted so far.
+D feature size, W predictor width, A action size, Sp proprioception size, h heads, d head size,
+Lc context tokens (T * P), Lo tokens of frames predicted so far.
 
 `rollout_shared` computes the context frames' keys and values once per episode and layer and lets
 all N candidates read them (the N query sets are stacked along the query axis, so the shared
 memory is never copied); only the keys and values of the frames each candidate predicts are per
 candidate. The two parts are merged in one softmax. Only what the caller reads is returned
 (``last_only``), and predictions stay standardised between steps. `rollout_naive` loops over candidates and calls
-`Predictor.predict_at` on the growing sequence, recomputing everything: the reference the shared
+`Predictor.refine_at` on the growing sequence, recomputing everything: the reference the shared
 rollout is tested against, and the baseline of ``benchmarks/rollout.py``.
+
+A predictor built with proprioception is given the proprioception of the last context frame for the
+first step; every later step is given the one the predictor itself predicted for its last frame
+(`Predictor.proprio_output`), and the predictions are returned with the features.
 """
 
 from __future__ import annotations
@@ -84,8 +88,8 @@ def _decode_step(
 
 def rollout_shared(
     predictor: Predictor, z: torch.Tensor, times: torch.Tensor, target_times: torch.Tensor,
-    embeddings: torch.Tensor | None, num_candidates: int, *, last_only: bool = False,
-) -> torch.Tensor:
+    actions: torch.Tensor | None, proprio: torch.Tensor | None, num_candidates: int, *, last_only: bool = False,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Roll out H steps for N candidates with context keys/values computed once per episode.
 
     Predictions stay in standardised units from one step to the next (they are the next step's
@@ -97,12 +101,14 @@ def rollout_shared(
         z: (B, T, P, D) context features.
         times: (B, T) context timestamps in seconds.
         target_times: (B, H) timestamps of the frames to predict.
-        embeddings: (B, N, H, W) action embeddings (`Predictor.action_embedding`), or None.
-        num_candidates: N (must match ``embeddings``).
+        actions: (B, N, H, A) normalised actions, or None (action-free).
+        proprio: (B, Sp) normalised proprioception at the last context frame, if the predictor takes it.
+        num_candidates: N (must match ``actions``).
         last_only: return only the last step's prediction (what a last-step cost reads).
 
     Returns:
-        (B, N, H', P, D) predicted features; H' = 1 with ``last_only``, else H.
+        (B, N, H', P, D) predicted features and, with ``proprio``, (B, N, H', Sp) predicted normalised
+        proprioception (else None); H' = 1 with ``last_only``, else H.
     """
     shape, horizon = (z.shape[0], num_candidates), target_times.shape[1]
     z_std = predictor.standardize(z)
@@ -113,44 +119,54 @@ def rollout_shared(
     residual = predictor.arch["residual"]
     fused = None if residual or horizon == 1 else predictor.predicted_frame_projection()
     previous, kept = z_std[:, None, -1], []  # (B, 1, P, D), then (B, N, P, D)
+    prop, kept_prop = None if proprio is None else proprio[:, None].expand(*shape, -1), []  # (B, N, Sp)
     for step in range(horizon):
         cos_t, sin_t = (a.unsqueeze(1) for a in predictor.rope.angles(target_times[:, step : step + 1]))
-        embedding = None if embeddings is None else embeddings[:, :, step]
+        embedding = None if actions is None else predictor.action_embedding(actions[:, :, step], prop)
         x = _decode_step(predictor, ctx, own, (cos_t, sin_t), embedding, shape)
-        if residual or not last_only or step + 1 == horizon:
+        keep = not last_only or step + 1 == horizon
+        if residual or keep:
             previous = predictor.standardized_output(x, previous)  # (B, N, P, D)
-            kept += [] if last_only and step + 1 < horizon else [previous]
+            kept += [previous] if keep else []
+        if prop is not None:
+            prop = predictor.proprio_output(x)  # (B, N, Sp), the next step's input
+            kept_prop += [prop] if keep else []
         if step + 1 < horizon:
             new_memory = predictor.in_proj(previous) if fused is None else F.linear(predictor.norm(x), *fused)
             for layer, block in enumerate(predictor.blocks):
                 k, v = (t.transpose(1, 2) for t in block.keys_values(new_memory, cos_t, sin_t))
                 own[layer] = (k, v) if own[layer] is None else tuple(
                     torch.cat([old, new], 3) for old, new in zip(own[layer], (k, v)))
-    return predictor.destandardize(torch.stack(kept, 2))
+    return predictor.destandardize(torch.stack(kept, 2)), torch.stack(kept_prop, 2) if kept_prop else None
 
 
 def rollout_naive(
     predictor: Predictor, z: torch.Tensor, times: torch.Tensor, target_times: torch.Tensor,
     actions: torch.Tensor | None, proprio: torch.Tensor | None, num_candidates: int,
-) -> torch.Tensor:
+) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Reference rollout: one candidate at a time, full recomputation at every step.
 
     Args:
         z: (B, T, P, D) context features; times: (B, T); target_times: (B, H) seconds.
-        actions: (B, N, H, A) normalised actions, or None; proprio: (B, N, H, Sp) or None.
+        actions: (B, N, H, A) normalised actions, or None.
+        proprio: (B, Sp) normalised proprioception at the last context frame, or None.
         num_candidates: N.
 
     Returns:
-        (B, N, H, P, D) predicted features.
+        (B, N, H, P, D) predicted features and (B, N, H, Sp) predicted proprioception (None without).
     """
-    candidates = []
+    candidates, candidate_props = [], []
     for n in range(num_candidates):
-        seq, seq_times, preds = z, times, []
+        seq, seq_times, prop, preds, props = z, times, proprio, [], []
         for step in range(target_times.shape[1]):
             action = None if actions is None else actions[:, n, step]
-            prop = None if proprio is None else proprio[:, n, step]
-            preds.append(predictor.predict_at(seq, seq_times, target_times[:, step], action, prop))
+            x = predictor.refine_at(seq, seq_times, target_times[:, step], action, prop)
+            preds.append(predictor.output(x, seq[:, -1]))
+            if proprio is not None:
+                prop = predictor.proprio_output(x)
+                props.append(prop)
             seq = torch.cat([seq, preds[-1].unsqueeze(1)], 1)
             seq_times = torch.cat([seq_times, target_times[:, step : step + 1]], 1)
         candidates.append(torch.stack(preds, 1))
-    return torch.stack(candidates, 1)
+        candidate_props += [torch.stack(props, 1)] if props else []
+    return torch.stack(candidates, 1), torch.stack(candidate_props, 1) if candidate_props else None

@@ -4,9 +4,10 @@ Axis legend: B episodes, N candidates, T context frames, H horizon (model steps)
 D feature size, A action size of one model step (frameskip x env action size), Sp proprioception
 size, S image side in pixels.
 
-Actions enter in env units and are normalised here with dataset statistics kept as buffers (they
-travel with checkpoints). One model step covers ``frameskip`` env steps, ``dt = frameskip / fps``
-seconds; frame k of a window sits at time ``k * dt``.
+Actions and proprioception enter in env units and are normalised here with dataset statistics kept
+as buffers (they travel with checkpoints); predicted proprioception leaves in env units. One model
+step covers ``frameskip`` env steps, ``dt = frameskip / fps`` seconds; frame k of a window sits at
+time ``k * dt``.
 """
 
 from __future__ import annotations
@@ -105,6 +106,19 @@ class WorldModel(nn.Module):
         """A, the model-step action size, or None for an action-free model."""
         return self.predictor.arch["action_dim"]
 
+    @property
+    def proprio_dim(self) -> int:
+        """Sp, the proprioception size the model takes and predicts; 0 for none."""
+        return self.predictor.arch["proprio_dim"]
+
+    def normalize_proprio(self, proprio: torch.Tensor) -> torch.Tensor:
+        """(..., Sp) env-unit proprioception -> normalised with the training data's statistics."""
+        return (proprio - self.proprio_mean) / self.proprio_std
+
+    def denormalize_proprio(self, proprio: torch.Tensor) -> torch.Tensor:
+        """(..., Sp) normalised proprioception -> env units."""
+        return proprio * self.proprio_std + self.proprio_mean
+
     def normalize(
         self, actions: torch.Tensor | None, proprio: torch.Tensor | None
     ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
@@ -119,9 +133,9 @@ class WorldModel(nn.Module):
             actions = (actions - self.action_mean) / self.action_std
         if proprio is not None:
             _check_finite("proprio", proprio)
-            if proprio.shape[-1] != self.predictor.arch["proprio_dim"]:
-                raise ValueError(f"proprio has size {proprio.shape[-1]}; expected {self.predictor.arch['proprio_dim']}")
-            proprio = (proprio - self.proprio_mean) / self.proprio_std
+            if proprio.shape[-1] != self.proprio_dim:
+                raise ValueError(f"proprio has size {proprio.shape[-1]}; expected {self.proprio_dim}")
+            proprio = self.normalize_proprio(proprio)
         return actions, proprio
 
     def frame_times(self, batch: int, frames: int, start: int = 0) -> torch.Tensor:
@@ -159,9 +173,18 @@ class WorldModel(nn.Module):
         Returns:
             (B, T-1, P, D) predictions.
         """
+        return self.forward_with_proprio(z, actions, proprio)[0]
+
+    def forward_with_proprio(
+        self, z: torch.Tensor, actions: torch.Tensor | None = None, proprio: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``forward``, plus the (B, T-1, Sp) env-unit proprioception predicted for frames 1..T-1 (None
+        for a model without proprioception)."""
         _check_finite("features", z)
         actions, proprio = self.normalize(actions, proprio)
-        return self.predictor(z, self.frame_times(z.shape[0], z.shape[1]), actions, proprio)
+        x = self.predictor.refine(z, self.frame_times(z.shape[0], z.shape[1]), actions, proprio)
+        predicted = self.denormalize_proprio(self.predictor.proprio_output(x)) if self.proprio_dim else None
+        return self.predictor.output(x, z[:, :-1]), predicted
 
     def _prepare(
         self, z: torch.Tensor, actions: torch.Tensor | None, proprio: torch.Tensor | None, horizon: int | None
@@ -176,8 +199,12 @@ class WorldModel(nn.Module):
             horizon = actions.shape[2]
         elif horizon is None:
             raise ValueError("an action-free rollout needs horizon=H")
-        if proprio is not None and (actions is None or tuple(proprio.shape[:3]) != tuple(actions.shape[:3])):
-            raise ValueError(f"proprio must be (B, N, H, Sp) like the actions; got {tuple(proprio.shape)}")
+        if self.proprio_dim and (proprio is None or tuple(proprio.shape) != (z.shape[0], self.proprio_dim)):
+            got = None if proprio is None else tuple(proprio.shape)
+            raise ValueError(f"this model takes proprioception: pass proprio=(B, Sp) = ({z.shape[0]}, "
+                             f"{self.proprio_dim}), that of the last context frame; got {got}")
+        if proprio is not None and not self.proprio_dim:
+            raise ValueError("this model takes no proprioception; pass proprio=None")
         actions, proprio = self.normalize(actions, proprio)
         times = self.frame_times(z.shape[0], z.shape[1])
         targets = self.frame_times(z.shape[0], horizon, start=z.shape[1])
@@ -194,21 +221,35 @@ class WorldModel(nn.Module):
         Args:
             z_context: (B, T, P, D) features of the last T observed frames.
             actions: (B, N, H, A) env-unit model-step actions; None for an action-free model.
-            proprio: (B, N, H, Sp) raw proprioception per step, if the predictor takes it.
+            proprio: (B, Sp) env-unit proprioception at the last context frame, required iff the model
+                takes it (later steps get the model's own predictions).
             horizon: H, only for an action-free rollout (then N = 1).
             last_only: return only step H (all steps are still predicted; none other is kept).
 
         Returns:
             (B, N, H', P, D) float32 predicted features; H' = 1 with ``last_only``, else H.
         """
+        return self.rollout_with_proprio(z_context, actions, proprio=proprio, horizon=horizon, last_only=last_only)[0]
+
+    def rollout_with_proprio(
+        self, z_context: torch.Tensor, actions: torch.Tensor | None, *, proprio: torch.Tensor | None = None,
+        horizon: int | None = None, last_only: bool = False,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``rollout``, plus the (B, N, H', Sp) float32 env-unit proprioception predicted at each kept step
+        (None for a model without proprioception)."""
         actions, proprio, times, targets, n = self._prepare(z_context, actions, proprio, horizon)
-        embeddings = self.predictor.action_embedding(actions, proprio)
         chunk = self.candidates_per_call(z_context.shape[0], z_context.shape[1], targets.shape[1])
-        if embeddings is None or chunk >= n:
-            return rollout_shared(self.predictor, z_context, times, targets, embeddings, n, last_only=last_only).float()
-        parts = [rollout_shared(self.predictor, z_context, times, targets, part, part.shape[1], last_only=last_only)
-                 for part in embeddings.split(chunk, dim=1)]
-        return torch.cat(parts, 1).float()
+        chunks = [actions] if actions is None or chunk >= n else list(actions.split(chunk, dim=1))
+        parts = [rollout_shared(self.predictor, z_context, times, targets, part, proprio,
+                                n if part is None else part.shape[1], last_only=last_only) for part in chunks]
+        return self._outputs([z for z, _ in parts], [p for _, p in parts])
+
+    def _outputs(
+        self, features: list[torch.Tensor], proprio: list[torch.Tensor | None]
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Candidate chunks (B, N_i, H', P, D) and (B, N_i, H', Sp) normalised -> float32 tensors over all N."""
+        z = torch.cat(features, 1).float()
+        return z, None if proprio[0] is None else self.denormalize_proprio(torch.cat(proprio, 1).float())
 
     def candidates_per_call(self, batch: int, context: int, horizon: int) -> int:
         """N per `rollout_shared` call that keeps its activations under ``memory_budget_mb`` (at least 1).
@@ -229,10 +270,11 @@ class WorldModel(nn.Module):
     def rollout_naive(
         self, z_context: torch.Tensor, actions: torch.Tensor | None, *, proprio: torch.Tensor | None = None,
         horizon: int | None = None,
-    ) -> torch.Tensor:
-        """Same as `rollout`, one candidate at a time with full recomputation (reference, benchmarks)."""
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Same as `rollout_with_proprio`, one candidate at a time with full recomputation (the reference)."""
         actions, proprio, times, targets, n = self._prepare(z_context, actions, proprio, horizon)
-        return rollout_naive(self.predictor, z_context, times, targets, actions, proprio, n).float()
+        z, predicted = rollout_naive(self.predictor, z_context, times, targets, actions, proprio, n)
+        return self._outputs([z], [predicted])
 
 
 def _check_finite(name: str, x: torch.Tensor) -> None:

@@ -1,6 +1,7 @@
 """What pretraining and fine-tuning share: settings, the data window, the model, checkpoint saving.
 
-Axis legend: P patches, D feature size, A action size of one model step (frameskip x A_env).
+Axis legend: P patches, D feature size, A action size of one model step (frameskip x A_env),
+Sp proprioception size.
 
 Training works from cached features, so the trained ``WorldModel`` has no encoder; checkpoints
 attach the frozen encoder (sharing the trained predictor and normalisation buffers) so that
@@ -76,7 +77,7 @@ def data_window(train_cfg: DictConfig, *, fps: float) -> DataWindow:
 def build_model(
     predictor_cfg: DictConfig, encoder: FrozenEncoder, *, window: DataWindow, seed: int,
     action_dim: int | None = None, action_stats: tuple[np.ndarray, np.ndarray] | None = None,
-    frame_size: int | None = None,
+    proprio_stats: tuple[np.ndarray, np.ndarray] | None = None, frame_size: int | None = None,
 ) -> WorldModel:
     """A freshly initialised encoder-less world model; its weights depend only on ``seed`` and the
     architecture, so pretrained and scratch fine-tuning start from the same action blocks.
@@ -88,22 +89,34 @@ def build_model(
         seed: initialisation seed.
         action_dim: A for an action-conditioned model, None for an action-free one.
         action_stats: (mean, std) of env actions, each (A_env,).
+        proprio_stats: (mean, std) of proprioception, each (Sp,), for a model that takes and predicts
+            it (an action-conditioned one); None: no proprioception.
         frame_size: S of the frames the model is for (checked by ``WorldModel.encode``).
     """
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         predictor = Predictor.from_config(
             OmegaConf.to_container(predictor_cfg, resolve=True), feature_dim=encoder.dim, grid=encoder.grid,
-            action_dim=action_dim,
+            action_dim=action_dim, proprio_dim=0 if proprio_stats is None else len(proprio_stats[0]),
         )
-    stats = None if action_stats is None else tuple(torch.as_tensor(s) for s in action_stats)
-    return WorldModel(predictor=predictor, window=window, action_stats=stats, frame_size=frame_size)
+    return WorldModel(predictor=predictor, window=window, action_stats=_as_tensors(action_stats),
+                      proprio_stats=_as_tensors(proprio_stats), frame_size=frame_size)
+
+
+def _as_tensors(stats: tuple[np.ndarray, np.ndarray] | None) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """(mean, std) arrays as tensors; None stays None."""
+    return None if stats is None else (torch.as_tensor(stats[0]), torch.as_tensor(stats[1]))
+
+
+def _model_stats(model: WorldModel, name: str) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """The model's ``<name>_mean`` and ``<name>_std`` buffers (``action``, ``proprio``), None if it has none."""
+    return (getattr(model, f"{name}_mean"), getattr(model, f"{name}_std")) if hasattr(model, f"{name}_mean") else None
 
 
 def with_encoder(model: WorldModel, encoder: FrozenEncoder) -> WorldModel:
     """``model`` with ``encoder`` attached, sharing its predictor and normalisation (for checkpoints)."""
-    action = (model.action_mean, model.action_std) if hasattr(model, "action_mean") else None
-    return WorldModel(predictor=model.predictor, window=model.window, encoder=encoder, action_stats=action,
+    return WorldModel(predictor=model.predictor, window=model.window, encoder=encoder,
+                      action_stats=_model_stats(model, "action"), proprio_stats=_model_stats(model, "proprio"),
                       frame_size=model.frame_size)
 
 

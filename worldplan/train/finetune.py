@@ -9,8 +9,10 @@ zero-initialised, so it starts as exactly the pretrained model), ``scratch`` kee
 initialisation. Architecture, data, split, seed, steps and schedule are the same. ``train.mode``
 picks what trains: ``actions`` (action blocks only) or ``all``. Episodes are split into train and
 validation by episode (seeded); ``train.finetune.episodes = k`` uses only the first k training
-episodes. At the end (and every ``eval_every`` steps) the validation latent error per rollout step
-1..H is logged with the copy-last-frame baseline's; the checkpoint directory gets ``metrics.json``.
+episodes. ``train.proprio`` feeds the dataset's proprioception to the model with the actions and
+trains it to predict it (DINO-WM's proprio; the checkpoint keeps its normalisation). At the end
+(and every ``eval_every`` steps) the validation latent error per rollout step 1..H is logged with
+the copy-last-frame baseline's; the checkpoint directory gets ``metrics.json``.
 """
 
 from __future__ import annotations
@@ -45,7 +47,8 @@ from worldplan.train.objective import NextFrameObjective, rollout_errors
 from worldplan.train.sources import ensure_cache, episode_tracks
 from worldplan.train.trainer import Trainer, TrainResult
 
-__all__ = ["INITS", "FinetuneSetup", "finetune", "prepare", "check_dataset_env", "training_episodes", "initialise"]
+__all__ = ["INITS", "FinetuneSetup", "finetune", "prepare", "check_dataset_env", "check_dataset_proprio",
+           "training_episodes", "initialise"]
 
 INITS = ("pretrained", "scratch")
 METRICS_FILE = "metrics.json"
@@ -84,6 +87,18 @@ def check_dataset_env(dataset: EpisodeDataset, env_cfg: DictConfig) -> None:
                          f"{configured}")
 
 
+def check_dataset_proprio(dataset: EpisodeDataset, proprio: bool) -> None:
+    """With ``proprio`` (``train.proprio``), the dataset must store proprioception.
+
+    Raises:
+        ValueError: naming the dataset and the ways out.
+    """
+    if proprio and not dataset.meta.proprio_dim:
+        raise ValueError(f"train.proprio=true but dataset {dataset.path} has no proprioception (proprio_dim 0: its "
+                         f"env {dataset.meta.env_id} exposes none, or it was collected before datasets stored it): "
+                         "collect it again from an env with proprioception, or set train.proprio=false")
+
+
 def training_episodes(split: EpisodeSplit, episodes: int | None) -> list[int]:
     """The first ``episodes`` training episodes of ``split`` (all when None)."""
     if episodes is None:
@@ -109,10 +124,10 @@ def initialise(
         log.info("initialised the predictor from %s (action blocks zero-initialised)", pretrained)
 
 
-def _windows(dataset: EpisodeDataset, cache: Any, ids: list[int], *, length: int, stride: int,
-             seed: int) -> WindowDataset:
-    tracks = episode_tracks(dataset, cache, ids)
-    return WindowDataset(tracks, length=length, stride=stride, with_actions=True, seed=seed)
+def _windows(dataset: EpisodeDataset, cache: Any, ids: list[int], *, length: int, stride: int, seed: int,
+             proprio: bool) -> WindowDataset:
+    tracks = episode_tracks(dataset, cache, ids, proprio=proprio)
+    return WindowDataset(tracks, length=length, stride=stride, with_actions=True, with_proprio=proprio, seed=seed)
 
 
 @dataclass
@@ -122,7 +137,8 @@ class FinetuneSetup:
     Attributes:
         model: the action-conditioned world model (no encoder), initialised per ``train.init``.
         encoder: the frozen encoder (attached to checkpoints).
-        train_windows: (context + horizon)-frame windows of the training episodes, with actions.
+        train_windows: (context + horizon)-frame windows of the training episodes, with actions (and
+            proprioception with ``train.proprio``).
         val_windows: (context + eval_horizon)-frame windows of the validation episodes.
         record: what the checkpoint's ``meta.json`` and ``metrics.json`` record about the run.
     """
@@ -136,9 +152,10 @@ class FinetuneSetup:
 
 def prepare(cfg: DictConfig, ctx: DistContext) -> FinetuneSetup:
     """Build the model, data and record of a fine-tuning run (encodes the dataset if needed)."""
-    train_cfg, stage, seed = cfg.train, cfg.train.finetune, int(cfg.seed)
+    train_cfg, stage, seed, proprio = cfg.train, cfg.train.finetune, int(cfg.seed), bool(cfg.train.proprio)
     dataset = EpisodeDataset.open(stage.dataset)
     check_dataset_env(dataset, cfg.env)
+    check_dataset_proprio(dataset, proprio)
     encoder = FrozenEncoder.from_config(cfg.encoder, device=ctx.device)
     cache = ensure_cache(dataset, encoder, ctx=ctx, batch_size=int(train_cfg.encode_batch_size),
                          progress=bool(train_cfg.progress) and ctx.is_main)
@@ -146,11 +163,13 @@ def prepare(cfg: DictConfig, ctx: DistContext) -> FinetuneSetup:
     train_ids = training_episodes(split, stage.episodes)
     window = data_window(train_cfg, fps=dataset.meta.fps)
     length, stride = window.context + window.horizon, window.frameskip
-    train_windows = _windows(dataset, cache, train_ids, length=length, stride=stride, seed=seed)
+    train_windows = _windows(dataset, cache, train_ids, length=length, stride=stride, seed=seed, proprio=proprio)
     val_windows = _windows(dataset, cache, split.val, length=window.context + int(train_cfg.window.eval_horizon),
-                           stride=stride, seed=seed)
+                           stride=stride, seed=seed, proprio=proprio)
     model = build_model(cfg.predictor, encoder, window=window, seed=seed, action_dim=stride * dataset.meta.action_dim,
-                        action_stats=dataset.meta.normalisation("action"), frame_size=dataset.meta.image_size)
+                        action_stats=dataset.meta.normalisation("action"),
+                        proprio_stats=dataset.meta.normalisation("proprio") if proprio else None,
+                        frame_size=dataset.meta.image_size)
     initialise(model, encoder, init=train_cfg.init, pretrained=stage.pretrained, tracks=train_windows.tracks)
     finetune_parameters(model.predictor, str(train_cfg.mode))
     record: dict[str, Any] = {

@@ -1,7 +1,7 @@
 """What training optimises and how validation measures it.
 
 Axis legend: B windows in a batch, L frames per window, T context frames, H evaluation horizon
-(model steps), P patches, D feature size, A action size of one model step.
+(model steps), P patches, D feature size, A action size of one model step, Sp proprioception size.
 
 ``NextFrameObjective`` is the module the trainer (and DDP) wraps: batch of windows in, loss out.
 
@@ -11,14 +11,18 @@ cached features, both standardised with the predictor's feature statistics. Fine
 autoregressive rollout loss (``train.rollout_loss``) over the window's horizon. Pretraining is
 action-free and uses each window's own timestamps (variable frame stride); fine-tuning conditions
 on the window's actions through ``WorldModel.forward`` (which normalises them and places frames
-``dt`` seconds apart, the same spacing as fixed-stride windows).
+``dt`` seconds apart, the same spacing as fixed-stride windows). A model with proprioception is fed
+the window's proprioception with the actions, and its predictions of frames 1..L-1's proprioception
+are scored too: smooth-L1 in the model's normalised units, added with weight 1 (in the rollout loss,
+each step after the first is fed the proprioception the model predicted, as when planning).
 
 ``rollout_errors`` is the validation metric: for each window of T + H frames, the model sees the
 first T frames' features and the H actions taken from the last context frame on, rolls out
 autoregressively with ``WorldModel.rollout`` (its own predictions become context), and its
 prediction of step h is scored against the cached features of frame T - 1 + h. The copy-last-frame
 baseline predicts frame T - 1 for every step; a rollout with other windows' actions tells whether
-the model uses its actions. Errors are mean squared errors per feature element, averaged over windows.
+the model uses its actions. Errors are mean squared errors per feature element (per normalised
+proprioception element for ``proprio_mse``), averaged over windows.
 """
 
 from __future__ import annotations
@@ -38,7 +42,8 @@ class NextFrameObjective(nn.Module):
 
     Args:
         model: the world model (its predictor is what trains).
-        use_actions: condition on ``batch["actions"]`` (fine-tuning) or not (pretraining).
+        use_actions: condition on ``batch["actions"]`` (fine-tuning) or not (pretraining); a model with
+            proprioception also reads ``batch["proprio"]``.
         beta: smooth-L1 transition point.
         rollout_weight: weight of the autoregressive loss (fine-tuning): the model rolls out from
             the window's first ``model.window.context`` frames with the window's actions, its own
@@ -55,30 +60,44 @@ class NextFrameObjective(nn.Module):
         self.model, self.use_actions, self.beta, self.rollout_weight = model, use_actions, beta, rollout_weight
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Loss () of a batch: ``z`` (B, L, P, D), ``times`` (B, L) seconds, ``actions`` (B, L-1, A)."""
+        """Loss () of a batch: ``z`` (B, L, P, D), ``times`` (B, L) seconds, ``actions`` (B, L-1, A) and,
+        for a model with proprioception, ``proprio`` (B, L, Sp)."""
         z = batch["z"].float()
-        if self.use_actions:
-            prediction = self.model(z, batch["actions"])
+        if not self.use_actions:
+            return self._score(self.model.predictor(z, batch["times"]), z[:, 1:])
+        actions = batch["actions"]
+        proprio = batch["proprio"] if self.model.proprio_dim else None
+        if proprio is None:
+            loss = self._score(self.model(z, actions), z[:, 1:])
         else:
-            prediction = self.model.predictor(z, batch["times"])
-        loss = self._score(prediction, z[:, 1:])
+            prediction, predicted = self.model.forward_with_proprio(z, actions, proprio[:, :-1])
+            loss = self._score(prediction, z[:, 1:]) + self._score_proprio(predicted, proprio[:, 1:])
         if self.rollout_weight:
-            loss = loss + self.rollout_weight * self._rollout_loss(z, batch["actions"])
+            loss = loss + self.rollout_weight * self._rollout_loss(z, actions, proprio)
         return loss
 
-    def _rollout_loss(self, z: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-        """Loss of rolling out frames T..L-1 from frames 0..T-1: z (B, L, P, D), actions (B, L-1, A)."""
+    def _rollout_loss(self, z: torch.Tensor, actions: torch.Tensor, proprio: torch.Tensor | None) -> torch.Tensor:
+        """Loss of rolling out frames T..L-1 from frames 0..T-1: z (B, L, P, D), actions (B, L-1, A),
+        proprio (B, L, Sp) or None."""
         context = self.model.window.context
         if z.shape[1] <= context:
             raise ValueError(f"the rollout loss needs windows longer than the {context} context frames: "
                              "set train.window.horizon >= 1")
-        rolled = self.model.rollout(z[:, :context], actions[:, None, context - 1 :])  # (B, 1, L - T, P, D)
-        return self._score(rolled[:, 0], z[:, context:])
+        first = None if proprio is None else proprio[:, context - 1]
+        rolled, predicted = self.model.rollout_with_proprio(z[:, :context], actions[:, None, context - 1 :],
+                                                            proprio=first)  # (B, 1, L - T, P, D), (B, 1, L - T, Sp)
+        loss = self._score(rolled[:, 0], z[:, context:])
+        return loss if predicted is None else loss + self._score_proprio(predicted[:, 0], proprio[:, context:])
 
     def _score(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Smooth-L1 in the predictor's standardised feature units."""
         standardize = self.model.predictor.standardize
         return smooth_l1(standardize(prediction), standardize(target), beta=self.beta)
+
+    def _score_proprio(self, predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Smooth-L1 of env-unit proprioception (equal shapes (..., Sp)) in the model's normalised units."""
+        normalize = self.model.normalize_proprio
+        return smooth_l1(normalize(predicted), normalize(target), beta=self.beta)
 
 
 @torch.no_grad()
@@ -101,7 +120,8 @@ def rollout_errors(
         device: where to run.
 
     Returns:
-        ``{"model_mse": [H], "shuffled_actions_mse": [H], "copy_last_mse": [H], "windows": count}``.
+        ``{"model_mse": [H], "shuffled_actions_mse": [H], "copy_last_mse": [H], "windows": count}``, and
+        ``"proprio_mse": [H]`` for windows with ``proprio`` (a model with proprioception).
     """
     was_training = model.training
     model.eval()
@@ -125,7 +145,15 @@ def _batch_errors(model: WorldModel, batch: dict, context: int, device: torch.de
         raise ValueError(f"validation windows of {z.shape[1]} frames leave no horizon after {context} context frames")
     actions = batch["actions"].to(device)[:, context - 1 : context - 1 + horizon]  # (B, H, A)
     candidates = torch.stack([actions, actions.roll(z.shape[0] // 2, dims=0)], 1)  # (B, 2, H, A)
-    target = z[:, None, context:]  # (B, 1, H, P, D)
-    errors = (model.rollout(z[:, :context], candidates) - target).pow(2).mean(dim=(3, 4)).sum(0)  # (2, H)
+    if "proprio" in batch:
+        proprio = batch["proprio"].to(device)  # (B, T + H, Sp)
+        rolled, predicted = model.rollout_with_proprio(z[:, :context], candidates, proprio=proprio[:, context - 1])
+    else:
+        rolled, predicted = model.rollout(z[:, :context], candidates), None
+    errors = (rolled - z[:, None, context:]).pow(2).mean(dim=(3, 4)).sum(0)  # (2, H)
     copy = (z[:, context - 1 : context] - z[:, context:]).pow(2).mean(dim=(2, 3)).sum(0)
-    return {"model_mse": errors[0], "shuffled_actions_mse": errors[1], "copy_last_mse": copy}
+    out = {"model_mse": errors[0], "shuffled_actions_mse": errors[1], "copy_last_mse": copy}
+    if predicted is not None:
+        diff = model.normalize_proprio(predicted[:, 0]) - model.normalize_proprio(proprio[:, context:])
+        out["proprio_mse"] = diff.pow(2).mean(-1).sum(0)
+    return out

@@ -1,6 +1,7 @@
 """Training data sources: open episode datasets and video folders, make their feature caches, cut tracks.
 
-Axis legend: F frames of a track, P patches, D feature size, A_env env action size.
+Axis legend: F frames of a track, T env steps of an episode, P patches, D feature size, A_env env
+action size, Sp proprioception size.
 
 A source path is an episode dataset when it holds ``meta.json``, otherwise a folder of videos.
 Under DDP only rank 0 encodes; the other ranks wait, then open the finished cache read-only.
@@ -63,9 +64,12 @@ def source_tracks(cache: FeatureCache) -> list[Track]:
     return [cache.track(i) for i in range(len(cache))]
 
 
-def episode_tracks(dataset: EpisodeDataset, cache: FeatureCache, indices: list[int]) -> list[Track]:
-    """Episodes ``indices`` as tracks with their (T, A_env) actions (fine-tuning)."""
-    return [cache.track(i, actions=dataset[i].actions) for i in indices]
+def episode_tracks(dataset: EpisodeDataset, cache: FeatureCache, indices: list[int], *,
+                   proprio: bool = False) -> list[Track]:
+    """Episodes ``indices`` as tracks with their (T, A_env) actions and, with ``proprio``, their (T+1, Sp)
+    proprioception (fine-tuning)."""
+    return [cache.track(i, actions=dataset[i].actions, proprio=dataset[i].proprio if proprio else None)
+            for i in indices]
 
 
 def pretrain_tracks(
