@@ -79,8 +79,9 @@ COMMANDS: dict[str, Subcommand] = {
                              "benchmark.seeds", "benchmark.out"),
                             "worldplan benchmark benchmark=cpu"),
     "report": Subcommand("worldplan.commands.report",
-                         "data-efficiency tables and figures from a benchmark's JSONL (path=<dir>)", ("path",),
-                         "worldplan report path=docs/results/benchmark_cpu"),
+                         "one table of every evaluation under path=<dir>, or a benchmark's data-efficiency "
+                         "tables and figures", ("path",),
+                         "worldplan report path=runs"),
 }
 
 
