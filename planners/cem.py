@@ -70,6 +70,8 @@ class CEM(GaussianPlanner):
         elites, _ = top_elites(candidates, costs, self.num_elites, ordered=False)  # (B, K, H, A)
         elite_mean = elites.mean(dim=1)
         elite_std = elites.std(dim=1, correction=0)
+        if not self.momentum:
+            return elite_mean, elite_std
         return (
             self.momentum * mean + (1 - self.momentum) * elite_mean,
             self.momentum * std + (1 - self.momentum) * elite_std,

@@ -79,11 +79,18 @@ class MPPI(GaussianPlanner):
             elites, elite_costs = candidates, costs  # (B, N, H, A), (B, N)
         else:
             elites, elite_costs = top_elites(candidates, costs, self.num_elites, ordered=False)  # (B, K, H, A), (B, K)
-        shifted = elite_costs - elite_costs.amin(dim=1, keepdim=True)  # >= 0
-        if self.relative_temperature:
-            finite = torch.where(torch.isfinite(shifted), shifted, torch.zeros_like(shifted))
-            shifted = shifted / finite.amax(dim=1, keepdim=True).clamp_min(torch.finfo(shifted.dtype).tiny)
-        weights = torch.softmax(-shifted / self.temperature, dim=1)[:, :, None, None]  # (B, K, 1, 1)
-        new_mean = (weights * elites).sum(dim=1)
-        new_std = (weights * (elites - new_mean.unsqueeze(1)) ** 2).sum(dim=1).sqrt()
-        return new_mean, new_std
+        weights = torch.softmax(self._logits(elite_costs), dim=1).unsqueeze(1)  # (B, 1, K)
+        flat = elites.flatten(2)  # (B, K, H*A)
+        new_mean = torch.bmm(weights, flat)  # (B, 1, H*A)
+        new_std = torch.bmm(weights, (flat - new_mean).square()).sqrt()
+        return new_mean.view_as(mean), new_std.view_as(mean)
+
+    def _logits(self, costs: Tensor) -> Tensor:
+        """-costs / temperature (B, K), the range of finite costs first scaled to 1 with ``relative_temperature``.
+        The softmax is shift-invariant, so no minimum is subtracted (+inf costs get weight 0)."""
+        if not self.relative_temperature:
+            return costs * (-1.0 / self.temperature)
+        shifted = costs - costs.amin(dim=1, keepdim=True)  # >= 0
+        finite = torch.where(torch.isfinite(shifted), shifted, torch.zeros_like(shifted))
+        shifted = shifted / finite.amax(dim=1, keepdim=True).clamp_min(torch.finfo(shifted.dtype).tiny)
+        return shifted * (-1.0 / self.temperature)

@@ -160,8 +160,9 @@ class CandidateScorer:
 
     def __call__(self, candidates: Tensor) -> Tensor:
         """(B, N, H, A) candidates -> (B, N) float32 costs on their device, +inf where not finite."""
-        costs = check_cost_shape(self.cost_fn(candidates), candidates).detach()
-        costs = costs.to(device=candidates.device, dtype=torch.float32)
+        costs = check_cost_shape(self.cost_fn(candidates), candidates)
+        if costs.requires_grad or costs.dtype != torch.float32 or costs.device != candidates.device:
+            costs = costs.detach().to(device=candidates.device, dtype=torch.float32)
         self.finite += torch.isfinite(costs).sum(dim=1)
         self.scored += costs.shape[1]
         return torch.nan_to_num(costs, nan=math.inf, posinf=math.inf, neginf=math.inf)
