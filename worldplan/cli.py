@@ -44,6 +44,8 @@ class CliArgs:
     debug: bool = False
 
 
+QUIET_LOGGERS = ("OpenGL", "absl")  # third-party loggers shown from WARNING up
+
 def parse_args(args: list[str]) -> CliArgs:
     """Split ``args`` (after the subcommand) into options and ``key=value`` overrides.
 
@@ -128,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
         print(subcommand_help(name))
         return 0
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    for noisy in QUIET_LOGGERS:  # their INFO lines (which GL backend, which MuJoCo) are not the user's business
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         return _run(name, args)
     except KeyboardInterrupt:

@@ -86,3 +86,14 @@ def test_random_planner_runs_through_the_loop_without_rollouts():
     results = run_episodes(envs, tasks, planner, model, frameskip=2, max_env_steps=6)
     assert model.rollout_calls == 0
     assert [(r.steps, r.evaluations, r.cost_traces[0]) for r in results] == [(6, 0, []), (6, 0, [])]
+
+
+def test_the_random_baseline_makes_no_simulator_copies_and_the_oracle_makes_them_at_its_first_rollout():
+    env = gym.make(DOT_ID)
+    env.reset(seed=0)
+    oracle = OracleModel(env_id=DOT_ID, env_kwargs={}, encoder=_mean_pixel, frameskip=1)
+    oracle.set_true_states([env.unwrapped.get_state()] * 2)  # what the MPC loop does before every plan,
+    assert oracle._copies == []  # also before the random planner's, which never rolls out
+    oracle.rollout_frames(torch.zeros((2, 1, 2, 2)))
+    assert len(oracle._copies) == 2
+    oracle.close()

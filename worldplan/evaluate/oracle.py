@@ -61,7 +61,12 @@ class OracleModel:
 
     def set_true_states(self, states: Sequence[np.ndarray]) -> None:
         """Plan the next ``rollout`` from these true states, one (state_dim,) array per episode."""
-        while len(self._copies) < len(states):
+        self._states = [np.array(state, copy=True) for state in states]
+
+    def _ensure_copies(self, count: int) -> None:
+        """Make simulator copies until there are ``count``: at the first rollout, so a plan that never
+        rolls out (the random baseline, which holds an oracle for its encoder) makes none."""
+        while len(self._copies) < count:
             env = make_env(self.env_id, self.env_kwargs)
             env.reset(seed=len(self._copies))
             self._wrapped.append(env)
@@ -69,7 +74,6 @@ class OracleModel:
             if not getattr(env.unwrapped, "can_set_state", True):
                 raise ValueError(f"the oracle needs an env that can be set to any state, and {self.env_id} cannot "
                                  "(give it the state protocol: get_state/set_state)")
-        self._states = [np.array(state, copy=True) for state in states]
 
     def encode(self, frames: Tensor) -> Tensor:
         """(B, T, S, S, 3) uint8 -> (B, T, P, D) with the oracle's encoder."""
@@ -95,6 +99,7 @@ class OracleModel:
                 f"oracle rollout got {batch} episodes but {len(self._states)} true states; call "
                 "set_true_states with the states of the episodes being planned"
             )
+        self._ensure_copies(batch)
         env_actions = actions.detach().float().cpu().numpy().reshape(batch, num, horizon, self.frameskip, -1)
         frames: list[np.ndarray] = []
         for b, (env, state) in enumerate(zip(self._copies, self._states)):

@@ -250,8 +250,8 @@ def note_goal_offset(cfg: DictConfig) -> None:
     """Log when ``eval.goal_offset`` differs from the env config's own (``preset=tiny`` sets 5)."""
     own = cfg.env.get("goal_offset")
     if own is not None and int(cfg.eval.goal_offset) != int(own):
-        logger.info("goals are %d env steps from the start (eval.goal_offset), not env %s's own %d (env.goal_offset)",
-                    cfg.eval.goal_offset, cfg.env.name, own)
+        logger.info("goals are %d env steps from the start (eval.goal_offset), not the %d of env.goal_offset "
+                    "(env config %s)", cfg.eval.goal_offset, own, cfg.env.name)
 
 
 def goal_params(cfg: DictConfig) -> dict[str, Any]:
