@@ -12,6 +12,7 @@ from worldplan.benchmark.budgets import budget_overrides
 from worldplan.benchmark.grid import all_stages
 from worldplan.benchmark.report import write_report
 from worldplan.benchmark.runner import run_benchmark
+from worldplan.cli import main
 from worldplan.config import compose
 from worldplan.planners import build_planner
 
@@ -51,3 +52,6 @@ def test_tiny_sweep_plans_every_planner_on_the_same_tasks(tmp_path: Path) -> Non
     assert tasks["cem"] == tasks["gd"] and {e["budget"] for e in episodes} == {80}
     report = (tmp_path / "sweep/planners.md").read_text()
     assert "vs_cem" in report and (tmp_path / "sweep/planners_vs_evaluations_wall.png").exists()
+    (tmp_path / "sweep/planners.md").unlink()
+    main(["report", f"path={tmp_path / 'sweep'}"])  # regenerated from the JSONL alone, as from docs/results
+    assert (tmp_path / "sweep/planners.md").read_text() == report
