@@ -7,7 +7,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+import torch
 from omegaconf import DictConfig
+from safetensors.torch import load_file, save_file
 
 from worldplan.benchmark.grid import all_stages, relevant_overrides, stage_overrides
 from worldplan.benchmark.report import write_report
@@ -137,10 +139,20 @@ def test_tiny_grid_runs_end_to_end_and_resumes(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="other settings"):
         run_benchmark(changed, progress=False)
     kept = tmp_path / "committed"
-    save(tmp_path, kept)  # results committed, weights and data not: a later session resumes from them
+    save(tmp_path, kept)  # results and the pretrained predictor committed, data not: a later session resumes
+    pretrained = tmp_path / "wall/checkpoints/pretrain/model.safetensors"
+    trained = load_file(str(pretrained))
+    assert not any(k.startswith("encoder.") for k in load_file(str(kept / "run/wall/checkpoints/pretrain/"
+                                                                     "predictor.safetensors")))
     shutil.rmtree(tmp_path / "wall")
     restore(tmp_path, kept)
     assert stages_to_run(bench, all_stages(bench)) == []
+    restored = load_file(str(pretrained))  # the seeded random encoder rebuilt, checked by its SHA-256
+    assert restored.keys() == trained.keys() and all(torch.equal(restored[k], trained[k]) for k in trained)
+    predictor = kept / "run/wall/checkpoints/pretrain/predictor.safetensors"
+    save_file(load_file(str(predictor)), str(predictor), metadata={"encoder_sha256": "0" * 64})
+    with pytest.raises(ValueError, match="differs from the one it was trained with"):
+        restore(tmp_path, kept)
     assert len(write_report(tmp_path, all_stages(bench))) == len(rows)
 
 
