@@ -61,3 +61,12 @@ def test_report_is_regenerated_from_the_jsonl_alone(tmp_path: Path) -> None:
     assert (tmp_path / "success_vs_size_wall.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(FileNotFoundError, match="episodes.jsonl"):
         write_efficiency_report(tmp_path / "missing")
+
+
+def test_while_a_run_misses_a_seed_the_success_columns_use_the_paired_tasks_only() -> None:
+    rows = _grid() + _episodes("wall", "cem", "pretrained", 30, 0, [True, False, False, False])
+    rows += _episodes("wall", "cem", "scratch", 30, 0, [True, True, False, False])
+    rows += _episodes("wall", "cem", "pretrained", 30, 1, [False] * 4)  # its scratch twin has not run yet
+    thirty = next(r for r in size_table(rows, "wall") if r["size"] == 30)
+    assert (thirty["pretrained"], thirty["scratch"], thirty["pairs"]) == (0.25, 0.5, 4)
+    assert thirty["difference"] == pytest.approx(thirty["pretrained"] - thirty["scratch"])
