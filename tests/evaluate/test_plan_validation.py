@@ -63,7 +63,8 @@ def test_a_finished_evaluation_of_the_same_name_is_refused_naming_both_ways_out(
 def test_a_goal_offset_other_than_the_env_configs_is_logged(tmp_path, caplog):
     with caplog.at_level(logging.INFO, logger=plan.logger.name), pytest.raises(Built):
         plan.plan_from_config(_cfg(tmp_path, "eval.model=random"))  # the tiny eval group sets 5
-    assert "goals are 5 env steps from the start (eval.goal_offset), not the 25 of env.goal_offset (env config wall)" in caplog.text
+    assert ("goals are 5 env steps from the start (eval.goal_offset), not the 25 of env.goal_offset "
+            "(env config wall)") in caplog.text
     caplog.clear()
     with caplog.at_level(logging.INFO, logger=plan.logger.name), pytest.raises(Built):
         plan.plan_from_config(_cfg(tmp_path, "eval.model=random", "eval.goal_offset=25"))
