@@ -160,3 +160,17 @@ def test_display_only_settings_never_make_a_finished_stage_stale() -> None:
     shown = relevant_overrides("finetune", ["train.steps=5", "train.progress=true", "train.tensorboard=false"])
     hidden = relevant_overrides("finetune", ["train.steps=5", "train.progress=false"])
     assert shown == hidden == {"train.steps": "5"}
+
+
+def test_two_jobs_run_the_tiny_grid_to_the_same_results_as_one(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OMP_NUM_THREADS", str(torch.get_num_threads()))  # workers compute like this process
+    outcomes = []
+    for name, jobs in (("serial", 1), ("parallel", 2)):
+        bench = _bench(tmp_path / name, "benchmark.planners=[cem]", "benchmark.sizes=[2]", f"benchmark.jobs={jobs}")
+        assert set(run_benchmark(bench, progress=False)) == {"collect", "pretrain", "finetune", "plan"}
+        assert stages_to_run(bench, all_stages(bench)) == []
+        write_report(tmp_path / name, all_stages(bench))
+        episodes = [json.loads(line) for line in (tmp_path / name / "episodes.jsonl").read_text().splitlines()]
+        outcomes.append([(e["model"], e["task_seed"], e["success"]) for e in episodes])
+    assert outcomes[0] == outcomes[1]
