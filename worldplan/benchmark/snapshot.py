@@ -27,6 +27,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from worldplan.atomic import atomic_path
+from worldplan.benchmark.efficiency import EPISODES_FILE, write_efficiency_report
 from worldplan.benchmark.grid import all_stages
 from worldplan.benchmark.report import write_report
 from worldplan.config import compose
@@ -62,7 +63,10 @@ def save(run: Path, kept: Path, *, preset: str | None = None) -> int:
     light = [p for pattern in RUN_FILES for p in run.glob(pattern) if p.is_file()]
     weights = sum(_keep_predictor(c, kept / "run" / c.relative_to(run)) for c in run.glob(KEPT_WEIGHTS)
                   if (c / MODEL_FILE).is_file())
-    return _copy(report, run, kept) + _copy(light, run, kept / "run") + weights
+    count = _copy(report, run, kept) + _copy(light, run, kept / "run") + weights
+    if (kept / EPISODES_FILE).exists():
+        write_efficiency_report(kept)  # again from the copy, so it names the committed folder to regenerate from
+    return count
 
 
 def _keep_predictor(checkpoint: Path, target: Path) -> bool:
