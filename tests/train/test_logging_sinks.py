@@ -73,3 +73,14 @@ def test_wandb_without_the_package_says_how_to_install_or_turn_it_off(
 def test_scalars_flatten_per_step_lists_and_skip_non_numbers() -> None:
     record = {"step": 5, "eval": {"step": 5, "model_mse": [0.1, 0.2], "windows": 8, "note": "x"}}
     assert scalars(record) == {"eval/model_mse/step_1": 0.1, "eval/model_mse/step_2": 0.2, "eval/windows": 8.0}
+
+
+def test_a_resumed_run_hides_later_events_even_when_the_writer_count_turns_9_to_10(tmp_path: Path) -> None:
+    from torch.utils.tensorboard import SummaryWriter
+
+    for index in range(1000):  # event files end in the process's writer count: stop before 9 -> 10 (or 99 -> 100)
+        probe = tmp_path / "probe" / str(index)
+        SummaryWriter(log_dir=str(probe)).close()
+        if int(next(probe.iterdir()).name.rsplit(".", 1)[1]) + 2 in (10, 100, 1000):
+            break
+    test_a_resumed_run_hides_the_events_logged_after_its_start(tmp_path / "run")  # files ...9 and ...10

@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
@@ -68,12 +69,23 @@ class JsonlSink:
         """Nothing to release: every write opens and closes the file."""
 
 
+def _wait_for_a_new_second(run_dir: Path) -> None:
+    """Wait for the next second if an event file of this second is in ``run_dir``. TensorBoard reads event
+    files in name order, and a name is ``<seconds>.<host>.<pid>.<writer count>``: two files of one second in
+    one process would sort by the count as text (``.10`` before ``.9``), replaying a resumed run's purge
+    before the events it purges."""
+    now = time.time()
+    if any(f".tfevents.{int(now):010d}." in path.name for path in run_dir.glob("events.out.tfevents.*")):
+        time.sleep(int(now) + 1.01 - now)
+
+
 class TensorBoardSink:
     """TensorBoard event files in ``run_dir``; events an earlier run logged after ``start`` are purged."""
 
     def __init__(self, run_dir: Path, *, start: int) -> None:
         from torch.utils.tensorboard import SummaryWriter
 
+        _wait_for_a_new_second(Path(run_dir))
         self.writer = SummaryWriter(log_dir=str(run_dir), purge_step=start + 1)
 
     def write(self, record: Mapping[str, Any]) -> None:
