@@ -207,6 +207,27 @@ def upload_checkpoint(path: str | Path, ref: str, *, private: bool | None = None
     return upload_folder(Path(path), ref, CHECKPOINT_FILES, private=private)
 
 
+def read_format_meta(path: Path, *, kind: str, fmt: str, version: int, writer: str = "") -> dict[str, Any]:
+    """``meta.json`` of directory ``path`` holding a worldplan ``kind`` (a checkpoint, a decoder) of format
+    ``fmt``, no newer than ``version``, beside its ``model.safetensors``.
+
+    Raises:
+        CheckpointError: unreadable, another format, no weights file, or a newer version; ``writer`` (the
+            command that writes one) is named in the message.
+    """
+    try:
+        meta = json.loads((path / META_FILE).read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise CheckpointError(f"{path} is not a worldplan {kind} (unreadable {META_FILE}: {err})") from err
+    if not isinstance(meta, dict) or meta.get("format") != fmt or not (path / MODEL_FILE).is_file():
+        raise CheckpointError(f"{path} is not a worldplan {kind} (needs {META_FILE} with format {fmt!r} and "
+                              f"{MODEL_FILE}{'; ' + writer + ' writes one' if writer else ''})")
+    if meta.get("format_version", 0) > version:
+        raise CheckpointError(f"{path} has {kind} format {meta['format_version']}; this worldplan reads up to "
+                              f"{version}: upgrade worldplan")
+    return meta
+
+
 def read_checkpoint_meta(path: str | Path) -> dict[str, Any]:
     """Read and validate ``meta.json`` of a checkpoint directory or hub reference.
 
@@ -217,16 +238,7 @@ def read_checkpoint_meta(path: str | Path) -> dict[str, Any]:
     path = local_checkpoint(path)
     if not path.is_dir():
         raise FileNotFoundError(f"checkpoint directory not found: {path}")
-    try:
-        meta = json.loads((path / META_FILE).read_text())
-    except (OSError, json.JSONDecodeError) as err:
-        raise CheckpointError(f"{path} is not a worldplan checkpoint (unreadable {META_FILE}: {err})") from err
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT or not (path / MODEL_FILE).is_file():
-        raise CheckpointError(f"{path} is not a worldplan checkpoint (needs {META_FILE} with format "
-                              f"{FORMAT!r} and {MODEL_FILE})")
-    if meta.get("format_version", 0) > FORMAT_VERSION:
-        raise CheckpointError(f"{path} has checkpoint format {meta['format_version']}; this worldplan reads up to "
-                              f"{FORMAT_VERSION}: upgrade worldplan")
+    meta = read_format_meta(path, kind="checkpoint", fmt=FORMAT, version=FORMAT_VERSION)
     if meta.get("format_version", 0) < FORMAT_VERSION:
         raise CheckpointError(f"{path} has checkpoint format {meta.get('format_version')}, written before predictors "
                               f"standardised their features (format {FORMAT_VERSION}): train it again")

@@ -27,7 +27,7 @@ from safetensors.torch import save_file
 from torch import nn
 
 import worldplan
-from worldplan.models.checkpoint import META_FILE, MODEL_FILE, CheckpointError, write_checkpoint_dir
+from worldplan.models.checkpoint import META_FILE, MODEL_FILE, CheckpointError, read_format_meta, write_checkpoint_dir
 from worldplan.models.weights import read_safetensors
 
 DECODER_FORMAT, DECODER_VERSION = "worldplan.decoder", 1
@@ -109,17 +109,8 @@ def read_decoder_meta(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_dir():
         raise FileNotFoundError(f"decoder directory not found: {path} (train one with `worldplan decoder`)")
-    try:
-        meta = json.loads((path / META_FILE).read_text())
-    except (OSError, json.JSONDecodeError) as err:
-        raise CheckpointError(f"{path} is not a worldplan decoder (unreadable {META_FILE}: {err})") from err
-    if not isinstance(meta, dict) or meta.get("format") != DECODER_FORMAT or not (path / MODEL_FILE).is_file():
-        raise CheckpointError(f"{path} is not a worldplan decoder (needs {META_FILE} with format {DECODER_FORMAT!r} "
-                              f"and {MODEL_FILE}; `worldplan decoder` writes one)")
-    if meta.get("format_version", 0) > DECODER_VERSION:
-        raise CheckpointError(f"{path} has decoder format {meta['format_version']}; this worldplan reads up to "
-                              f"{DECODER_VERSION}: upgrade worldplan")
-    return meta
+    return read_format_meta(path, kind="decoder", fmt=DECODER_FORMAT, version=DECODER_VERSION,
+                            writer="`worldplan decoder`")
 
 
 def load_decoder(path: str | Path, *, encoder_identity: Mapping[str, Any] | None = None,
