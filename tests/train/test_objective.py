@@ -15,10 +15,11 @@ from worldplan.train.objective import NextFrameObjective, rollout_errors
 FRAMES, P, D = 8, 2, 3
 
 
-def conditioned_model() -> WorldModel:
+def conditioned_model(*, proprio_dim: int = 0, residual: bool = False) -> WorldModel:
     """A width-16 predictor over (P, D) = (4, 8) features, context 3, A = 4, non-zero action blocks."""
     torch.manual_seed(0)
-    predictor = Predictor(feature_dim=8, grid=(2, 2), width=16, depth=2, heads=2, layer_scale=0.5, action_dim=4)
+    predictor = Predictor(feature_dim=8, grid=(2, 2), width=16, depth=2, heads=2, layer_scale=0.5, action_dim=4,
+                          proprio_dim=proprio_dim, residual=residual)
     with torch.no_grad():
         for param in predictor.actions.parameters():
             param.normal_(0.0, 0.3)
@@ -67,6 +68,36 @@ def test_a_one_step_rollout_loss_scores_the_teacher_forced_prediction_of_the_las
         last = model(z, actions)[:, -1]
         expected = smooth_l1(model.predictor.standardize(last), model.predictor.standardize(z[:, -1]))
     torch.testing.assert_close(both - teacher, 2.0 * expected, rtol=1e-5, atol=1e-6)
+
+
+def full_rollout_loss(objective: NextFrameObjective, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """The reference: every step of the rollout from the T context frames predicted by ``WorldModel.rollout``."""
+    model, z, actions, proprio = objective.model, batch["z"], batch["actions"], batch.get("proprio")
+    context = model.window.context
+    first = None if proprio is None else proprio[:, context - 1]
+    rolled, predicted = model.rollout_with_proprio(z[:, :context], actions[:, None, context - 1 :], proprio=first)
+    loss = objective._score(rolled[:, 0], z[:, context:])
+    return loss if predicted is None else loss + objective._score_proprio(predicted[:, 0], proprio[:, context:])
+
+
+@pytest.mark.parametrize(("proprio_dim", "residual"), [(0, False), (3, False), (0, True), (3, True)])
+def test_the_rollout_loss_reusing_the_teacher_forced_first_step_equals_a_full_rollout(proprio_dim, residual) -> None:
+    model = conditioned_model(proprio_dim=proprio_dim, residual=residual)
+    batch = {"z": torch.randn(2, 6, 4, 8), "actions": torch.randn(2, 5, 4)}  # 3 context + 3 rolled-out frames
+    if proprio_dim:
+        batch["proprio"] = torch.randn(2, 6, proprio_dim)
+    teacher = NextFrameObjective(model, use_actions=True)
+    both = NextFrameObjective(model, use_actions=True, rollout_weight=2.0)
+
+    def gradients(loss: torch.Tensor) -> list[torch.Tensor]:
+        return torch.autograd.grad(loss, [p for p in model.parameters() if p.requires_grad], allow_unused=True)
+
+    fast, reference = both(batch), teacher(batch) + 2.0 * full_rollout_loss(teacher, batch)
+    torch.testing.assert_close(fast, reference, rtol=1e-5, atol=1e-6)
+    for got, want in zip(gradients(fast), gradients(reference)):
+        assert (got is None) == (want is None)
+        if got is not None:
+            torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-6)
 
 
 def test_the_rollout_loss_needs_actions_and_a_horizon() -> None:

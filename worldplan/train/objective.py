@@ -67,27 +67,49 @@ class NextFrameObjective(nn.Module):
             return self._score(self.model.predictor(z, batch["times"]), z[:, 1:])
         actions = batch["actions"]
         proprio = batch["proprio"] if self.model.proprio_dim else None
-        if proprio is None:
-            loss = self._score(self.model(z, actions), z[:, 1:])
-        else:
-            prediction, predicted = self.model.forward_with_proprio(z, actions, proprio[:, :-1])
-            loss = self._score(prediction, z[:, 1:]) + self._score_proprio(predicted, proprio[:, 1:])
+        fed = None if proprio is None else proprio[:, :-1]
+        prediction, predicted = self.model.forward_with_proprio(z, actions, fed)
+        loss = self._score(prediction, z[:, 1:])
+        if predicted is not None:
+            loss = loss + self._score_proprio(predicted, proprio[:, 1:])
         if self.rollout_weight:
-            loss = loss + self.rollout_weight * self._rollout_loss(z, actions, proprio)
+            loss = loss + self.rollout_weight * self._rollout_loss(z, actions, proprio, prediction, predicted)
         return loss
 
-    def _rollout_loss(self, z: torch.Tensor, actions: torch.Tensor, proprio: torch.Tensor | None) -> torch.Tensor:
-        """Loss of rolling out frames T..L-1 from frames 0..T-1: z (B, L, P, D), actions (B, L-1, A),
-        proprio (B, L, Sp) or None."""
+    def _rollout_loss(
+        self, z: torch.Tensor, actions: torch.Tensor, proprio: torch.Tensor | None,
+        prediction: torch.Tensor, predicted: torch.Tensor | None,
+    ) -> torch.Tensor:
+        """Loss of rolling out frames T..L-1 from frames 0..T-1, the mean over the H = L - T steps.
+
+        The rollout's first step has the inputs of the teacher-forced prediction of frame T (true frames
+        0..T-1, action T-1), so that prediction is reused, not recomputed: the rollout continues from it,
+        with gradients through it, as if it had predicted it (about a third of a 3-step rollout saved).
+
+        Args:
+            z: (B, L, P, D) window features; actions: (B, L-1, A); proprio: (B, L, Sp) or None.
+            prediction: (B, L-1, P, D) teacher-forced predictions of frames 1..L-1.
+            predicted: (B, L-1, Sp) their predicted proprioception, or None.
+        """
         context = self.model.window.context
-        if z.shape[1] <= context:
+        steps = z.shape[1] - context
+        if steps < 1:
             raise ValueError(f"the rollout loss needs windows longer than the {context} context frames: "
                              "set train.window.horizon >= 1")
-        first = None if proprio is None else proprio[:, context - 1]
-        rolled, predicted = self.model.rollout_with_proprio(z[:, :context], actions[:, None, context - 1 :],
-                                                            proprio=first)  # (B, 1, L - T, P, D), (B, 1, L - T, Sp)
-        loss = self._score(rolled[:, 0], z[:, context:])
-        return loss if predicted is None else loss + self._score_proprio(predicted[:, 0], proprio[:, context:])
+        first = prediction[:, context - 1 : context]  # (B, 1, P, D): frame T
+        loss = self._score(first, z[:, context : context + 1])
+        if predicted is not None:
+            loss = loss + self._score_proprio(predicted[:, context - 1], proprio[:, context])
+        if steps == 1:
+            return loss
+        rolled, rolled_proprio = self.model.rollout_with_proprio(
+            torch.cat([z[:, :context], first], 1), actions[:, None, context:],
+            proprio=None if predicted is None else predicted[:, context - 1],
+        )  # (B, 1, H - 1, P, D), (B, 1, H - 1, Sp) or None: frames T+1..L-1
+        rest = self._score(rolled[:, 0], z[:, context + 1 :])
+        if rolled_proprio is not None:
+            rest = rest + self._score_proprio(rolled_proprio[:, 0], proprio[:, context + 1 :])
+        return (loss + (steps - 1) * rest) / steps
 
     def _score(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Smooth-L1 in the predictor's standardised feature units."""
