@@ -68,8 +68,7 @@ class CEM(GaussianPlanner):
     def _refit(self, candidates: Tensor, costs: Tensor, mean: Tensor, std: Tensor) -> tuple[Tensor, Tensor]:
         """Mean and (population) std of the elites, blended with the old ones by ``momentum``; each (B, H, A)."""
         elites, _ = top_elites(candidates, costs, self.num_elites, ordered=False)  # (B, K, H, A)
-        elite_mean = elites.mean(dim=1)
-        elite_std = elites.std(dim=1, correction=0)
+        elite_std, elite_mean = torch.std_mean(elites, dim=1, correction=0)
         if not self.momentum:
             return elite_mean, elite_std
         return (

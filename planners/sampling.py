@@ -147,38 +147,40 @@ def check_cost_shape(costs: object, candidates: Tensor) -> Tensor:
 class CandidateScorer:
     """Calls ``cost_fn`` on all B x N candidates of an iteration; ``check`` afterwards, once per search.
 
-    Non-finite costs become +inf (never chosen) and are counted on the device, so the search loop
-    never waits for the device (on a GPU a host read per iteration would stall the queue); ``check``
-    reads the counts once: an episode that saw no finite cost at all raises ``NonFiniteCostError``,
-    a few non-finite candidates are logged.
+    Non-finite costs become +inf (never chosen) in one op per iteration, so the search loop never waits
+    for the device (on a GPU a host read per iteration would stall the queue); the raw costs are kept
+    (B x N floats per iteration) and ``check`` counts them once: an episode that saw no finite cost at
+    all raises ``NonFiniteCostError``, a few non-finite candidates are logged.
     """
 
-    def __init__(self, cost_fn: CostFn, batch_size: int, device: torch.device) -> None:
+    def __init__(self, cost_fn: CostFn) -> None:
         self.cost_fn = cost_fn
-        self.finite = torch.zeros(batch_size, dtype=torch.long, device=device)  # (B,) finite costs seen
-        self.scored = 0  # candidates scored per episode
+        self.raw: list[Tensor] = []  # per iteration (B, N_i): the costs as returned
 
     def __call__(self, candidates: Tensor) -> Tensor:
         """(B, N, H, A) candidates -> (B, N) float32 costs on their device, +inf where not finite."""
         costs = check_cost_shape(self.cost_fn(candidates), candidates)
         if costs.requires_grad or costs.dtype != torch.float32 or costs.device != candidates.device:
             costs = costs.detach().to(device=candidates.device, dtype=torch.float32)
-        self.finite += torch.isfinite(costs).sum(dim=1)
-        self.scored += costs.shape[1]
+        self.raw.append(costs)
         return torch.nan_to_num(costs, nan=math.inf, posinf=math.inf, neginf=math.inf)
 
     def check(self) -> None:
         """Raise for episodes whose every cost was NaN or inf; log how many were (one host read)."""
-        counts = [self.scored - finite for finite in self.finite.tolist()]  # non-finite costs per episode
-        dead = [b for b, count in enumerate(counts) if count == self.scored]
+        if not self.raw:
+            return
+        raw = torch.cat(self.raw, dim=1)  # (B, all candidates scored)
+        scored = raw.shape[1]
+        counts = (~torch.isfinite(raw)).sum(dim=1).tolist()  # non-finite costs per episode
+        dead = [b for b, count in enumerate(counts) if count == scored]
         if dead:
             raise NonFiniteCostError(
-                f"cost_fn returned no finite cost for episodes {dead} (all {self.scored} candidates NaN or inf); "
+                f"cost_fn returned no finite cost for episodes {dead} (all {scored} candidates NaN or inf); "
                 "check the model outputs and the goal features"
             )
         if sum(counts):
             logger.warning("cost_fn returned %d non-finite costs out of %d; treating them as +inf", sum(counts),
-                           self.scored * len(counts))
+                           scored * len(counts))
 
 
 def top_elites(candidates: Tensor, costs: Tensor, num_elites: int, *, ordered: bool = True) -> tuple[Tensor, Tensor]:
