@@ -43,6 +43,15 @@ def test_efficiency_factor_is_the_largest_size_over_the_first_match() -> None:
     assert (factor["matched_at"], factor["factor"], factor["scratch_at_largest"]) == (10, 30.0, 0.75)
 
 
+def test_no_factor_when_scratch_at_the_largest_size_is_no_better_than_random_actions(tmp_path: Path) -> None:
+    rows = [r for r in _grid() if r["model"] != "random"]
+    rows += _episodes("wall", "random", "random", None, 0, [True] * 6 + [False] * 2)  # 0.75, scratch's rate at 300
+    factor = efficiency_factor(size_table(rows, "wall"), "cem")
+    assert (factor["scratch_beats_random"], factor["matched_at"], factor["factor"]) == (False, None, None)
+    (tmp_path / "episodes.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert "no better than random actions (0.75): no data-efficiency factor" in write_efficiency_report(tmp_path)
+
+
 def test_unpaired_tasks_are_refused() -> None:
     rows = _grid()
     rows[4]["task_seed"] += 1  # scratch episode 0 of seed 0 planned another task

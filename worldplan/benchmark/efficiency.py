@@ -9,7 +9,7 @@ Pairs: pretrained and scratch models of the same (env, planner, size, seed) plan
 tasks (episode ``index`` i of a cell has the same task seed for both), so each size gets the paired
 difference of `paired.paired_difference`. The headline per (env, planner) is the data-efficiency
 factor: the largest size divided by the smallest size at which pretrained matches scratch at the
-largest size.
+largest size (none when scratch at the largest size does no better than random actions).
 """
 
 from __future__ import annotations
@@ -102,14 +102,19 @@ def size_table(episodes: Sequence[dict[str, Any]], env: str) -> list[dict[str, A
 def efficiency_factor(table: Sequence[dict[str, Any]], planner: str) -> dict[str, Any] | None:
     """Smallest size at which pretrained matches scratch at the largest size, and largest / that size.
 
+    When scratch at the largest size does no better than random actions there is nothing to match:
+    ``matched_at`` and ``factor`` are None and ``scratch_beats_random`` is False (None without a random row).
     Returns None when the planner has no scratch result at its largest size.
     """
     rows = sorted((r for r in table if r["planner"] == planner), key=lambda r: r["size"])
     if not rows or rows[-1]["scratch"] is None:
         return None
-    largest, target = rows[-1]["size"], rows[-1]["scratch"]
-    matched = next((r["size"] for r in rows if r["pretrained"] is not None and r["pretrained"] >= target), None)
-    return {"planner": planner, "largest": largest, "scratch_at_largest": target, "matched_at": matched,
+    largest, target, random = rows[-1]["size"], rows[-1]["scratch"], rows[-1]["random"]
+    beats_random = None if random is None else target > random
+    matched = None if beats_random is False else next(
+        (r["size"] for r in rows if r["pretrained"] is not None and r["pretrained"] >= target), None)
+    return {"planner": planner, "largest": largest, "scratch_at_largest": target, "random": random,
+            "scratch_beats_random": beats_random, "matched_at": matched,
             "factor": None if matched is None else largest / matched}
 
 
@@ -162,8 +167,12 @@ def plot_success_vs_size(path: Path, rows: Sequence[dict[str, Any]], env: str) -
 def _headline(env: str, factor: dict[str, Any] | None) -> str:
     if factor is None:
         return ""
-    where = (f"pretrained matches it at {factor['matched_at']} ({factor['factor']:g}x fewer trajectories)"
-             if factor["matched_at"] is not None else "pretrained does not match it at any size")
+    if factor["scratch_beats_random"] is False:
+        where = f"no better than random actions ({factor['random']:.2f}): no data-efficiency factor"
+    elif factor["matched_at"] is not None:
+        where = f"pretrained matches it at {factor['matched_at']} ({factor['factor']:g}x fewer trajectories)"
+    else:
+        where = "pretrained does not match it at any size"
     return (f"- {env}, {factor['planner']}: scratch at {factor['largest']} trajectories succeeds "
             f"{factor['scratch_at_largest']:.2f}; {where}")
 
