@@ -174,3 +174,13 @@ def test_two_jobs_run_the_tiny_grid_to_the_same_results_as_one(tmp_path: Path,
         episodes = [json.loads(line) for line in (tmp_path / name / "episodes.jsonl").read_text().splitlines()]
         outcomes.append([(e["model"], e["task_seed"], e["success"]) for e in episodes])
     assert outcomes[0] == outcomes[1]
+
+
+def test_extra_overrides_come_after_the_common_ones_and_before_the_stage_own(tmp_path: Path) -> None:
+    bench = _bench(tmp_path, 'benchmark.extra_overrides=["train.proprio=true"]')
+    finetune = next(s for s in all_stages(bench) if s.kind == "finetune")
+    overrides = stage_overrides(bench, finetune)
+    common = list(bench.overrides)
+    assert overrides == [*common, "train.proprio=true", *finetune.overrides]
+    assert relevant_overrides("finetune", overrides)["train.proprio"] == "true"  # a variant re-runs fine-tunes
+    assert "train.proprio" not in relevant_overrides("collect", overrides)  # and keeps its datasets

@@ -239,5 +239,7 @@ def relevant_overrides(kind: str, overrides: list[str]) -> dict[str, str]:
 
 
 def stage_overrides(bench: DictConfig, stage: Stage) -> list[str]:
-    """The full override list of a stage: the benchmark's common overrides, then the stage's own."""
-    return [*OmegaConf.to_container(bench.overrides, resolve=True), *stage.overrides]
+    """The full override list of a stage: the benchmark's common overrides, its ``extra_overrides`` (a
+    variant's additions, set from the command line), then the stage's own."""
+    extra = bench.get("extra_overrides") or []
+    return [*OmegaConf.to_container(bench.overrides, resolve=True), *extra, *stage.overrides]
