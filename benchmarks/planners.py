@@ -26,92 +26,38 @@ in a second, untimed run with the same seed). pytorch_mppi also adds its own con
 weights samples; that is part of its algorithm.
 
 Peers are optional: ``pip install -e '.[bench]'`` installs stable-worldmodel 0.1.1 and pytorch_mppi; rows of a
-peer that is not installed are skipped with a note.
+peer that is not installed are skipped with a note. Their adapters are in ``benchmarks/planner_peers.py``, the
+objective and timing helpers in ``benchmarks/point_mass.py``.
 
 Usage: ``.venv/bin/python benchmarks/planners.py [--repeats 10] [--batch 16] [--threads 1] [--out PATH]``
+(or ``python -m benchmarks.planners``)
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import functools
-import importlib.util
 import os
 import platform
 import statistics
+import sys
 import tempfile
 import time
-import warnings
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
-from types import SimpleNamespace
-from typing import Callable
+
+if not __package__:  # run as `python benchmarks/planners.py`: make the `benchmarks` package importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch
-from gymnasium.spaces import Box
 from torch import Tensor
 
+from benchmarks.planner_peers import PEERS, SWM, import_swm_solvers, installed, pytorch_mppi, swm
+from benchmarks.point_mass import DT, HIGH, KEPT_ELITES, LOW, Contender, CostTimer, clipped_cost
 from worldplan.planners import CEM, ICEM, MPPI
 
-DT = 0.2
-GOAL = torch.tensor([0.4, -0.3])
-LOW, HIGH = [-1.0, -1.0], [1.0, 1.0]
 BUDGETS = [("DINO-WM", 300, 30, 5), ("CPU", 64, 5, 5)]  # (name, samples, iterations, horizon)
-KEPT_ELITES = 5  # iCEM: elites carried from one iteration to the next
-SWM = "stable-worldmodel"
-PEERS = {SWM: "stable_worldmodel", "pytorch_mppi": "pytorch_mppi"}  # name -> module
-
-
-def step(state: Tensor, u: Tensor) -> Tensor:
-    """Double integrator: state (..., 4) = (position, velocity), u (..., 2) acceleration -> next state."""
-    vel = state[..., 2:] + DT * u
-    return torch.cat([state[..., :2] + DT * vel, vel], dim=-1)
-
-
-def terminal_cost(actions: Tensor) -> Tensor:
-    """Actions (B, N, H, 2) from rest at the origin -> (B, N) squared distance of the final position to GOAL."""
-    state = torch.zeros(*actions.shape[:-2], 4)
-    for h in range(actions.shape[-2]):
-        state = step(state, actions[..., h, :])
-    return ((state[..., :2] - GOAL) ** 2).sum(dim=-1)
-
-
-def clipped_cost(actions: Tensor) -> Tensor:
-    """The objective every planner gets: actions (B, N, H, 2), clamped to the bounds -> (B, N)."""
-    return terminal_cost(actions.clamp(LOW[0], HIGH[0]))
-
-
-class CostTimer:
-    """Wraps cost callables and adds up the wall time spent inside them."""
-
-    def __init__(self) -> None:
-        self.seconds = 0.0
-
-    def wrap(self, fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
-        def timed(*args: object) -> Tensor:
-            start = time.perf_counter()
-            out = fn(*args)
-            self.seconds += time.perf_counter() - start
-            return out
-
-        return timed
-
-
-@dataclass(frozen=True)
-class Contender:
-    """One table row: ``plan(seed, timer) -> actions (B, H, 2)`` is timed, its cost callables wrapped by
-    ``timer``; ``best_sample(seed)`` (untimed) is the lowest cost per episode among all candidates it sampled,
-    when the planner does not return that itself."""
-
-    name: str
-    family: str  # CEM, iCEM or MPPI: rows of one family, temperature and B are compared
-    temperature: float | None
-    batch: int
-    iterations: int
-    plan: Callable[[int, CostTimer], Tensor]
-    best_sample: Callable[[int], list[float]] | None = None
 
 
 @dataclass(frozen=True)
@@ -127,10 +73,6 @@ class Stats:
     worst_cost: float
     best: float
 
-
-def installed(peer: str) -> bool:
-    """Whether the peer's module can be imported."""
-    return importlib.util.find_spec(PEERS[peer]) is not None
 
 
 # --- worldplan ---------------------------------------------------------------------------------------------
@@ -153,104 +95,6 @@ def ours(family: str, budget: tuple[int, int, int], batch: int, temperature: flo
         return planner.plan(timer.wrap(clipped_cost), batch_size=batch).actions
 
     return Contender(f"worldplan {cls.__name__}", family, temperature, batch, iterations, plan)
-
-
-# --- stable-worldmodel -------------------------------------------------------------------------------------
-
-
-@functools.cache
-def import_swm_solvers() -> SimpleNamespace:
-    """stable_worldmodel.solver, imported once and quietly (the package imports its envs, warns about missing
-    ones and takes seconds)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from stable_worldmodel import solver
-    return solver
-
-
-def swm_solve(family: str, budget: tuple[int, int, int], batch: int, temperature: float | None, seed: int,
-              cost_fn: Callable[[Tensor], Tensor]) -> Tensor:
-    """Build, configure and run one stable-worldmodel solver; returns its final mean (B, H, 2)."""
-    solver = import_swm_solvers()
-    samples, iterations, horizon = budget
-    elites = min(30, samples // 2)
-    common = dict(batch_size=batch, num_samples=samples, var_scale=1.0, n_steps=iterations, seed=seed)
-    model = SimpleNamespace(get_cost=lambda info, candidates: cost_fn(candidates))  # a Costable
-    if family == "CEM":
-        planner = solver.CEMSolver(model, topk=elites, **common)
-    elif family == "iCEM":
-        planner = solver.ICEMSolver(model, topk=elites, noise_beta=2.0, alpha=0.1, n_elite_keep=KEPT_ELITES, **common)
-    else:
-        planner = solver.MPPISolver(model, topk=None, temperature=temperature, **common)
-    # The action space is batched: (B, A); the config needs only horizon and action_block.
-    planner.configure(action_space=Box(LOW[0], HIGH[0], shape=(batch, 2)), n_envs=batch,
-                      config=SimpleNamespace(horizon=horizon, action_block=1))
-    info = {"goal": GOAL.expand(batch, 2)}  # solve reads B from the first entry; the cost ignores it
-    return planner.solve(info)["actions"]  # solve prints its time: measure sends stdout to os.devnull
-
-
-def swm(family: str, budget: tuple[int, int, int], batch: int, temperature: float | None) -> Contender:
-    """stable-worldmodel's CEMSolver, ICEMSolver or MPPISolver on the same objective."""
-
-    def plan(seed: int, timer: CostTimer) -> Tensor:
-        return swm_solve(family, budget, batch, temperature, seed, timer.wrap(clipped_cost))
-
-    def best_sample(seed: int) -> list[float]:
-        lowest = torch.full((batch,), float("inf"))
-
-        def probed(actions: Tensor) -> Tensor:
-            nonlocal lowest
-            costs = clipped_cost(actions)
-            lowest = torch.minimum(lowest, costs.min(dim=1).values)
-            return costs
-
-        swm_solve(family, budget, batch, temperature, seed, probed)
-        return lowest.tolist()
-
-    name = {"CEM": "CEMSolver", "iCEM": "ICEMSolver", "MPPI": "MPPISolver"}[family]
-    return Contender(f"{SWM} {name} (returns mean)", family, temperature, batch, budget[1], plan, best_sample)
-
-
-# --- pytorch_mppi ------------------------------------------------------------------------------------------
-
-
-def plan_pytorch_mppi(budget: tuple[int, int, int], seed: int, temperature: float, timer: CostTimer,
-                      probe: list[float] | None = None) -> Tensor:
-    """Plan with pytorch_mppi.MPPI on the same objective; returns its nominal actions U (1, H, 2).
-
-    Its dynamics, running cost and terminal cost are wrapped by ``timer``. With ``probe``, the lowest objective
-    over every sampled sequence is appended to it (extra cost calls).
-    """
-    from pytorch_mppi import MPPI as ReferenceMPPI
-
-    samples, iterations, horizon = budget
-    torch.manual_seed(seed)  # pytorch_mppi samples from the global generator
-    reference = ReferenceMPPI(
-        timer.wrap(step), timer.wrap(lambda state, u: torch.zeros(state.shape[0])), nx=4,
-        noise_sigma=torch.eye(2), num_samples=samples, horizon=horizon, lambda_=temperature,
-        u_min=torch.tensor(LOW), u_max=torch.tensor(HIGH), U_init=torch.zeros(horizon, 2),
-        terminal_state_cost=timer.wrap(lambda states, actions: ((states[..., -1, :2] - GOAL) ** 2).sum(dim=-1)),
-    )
-    best = float("inf")
-    for _ in range(iterations):
-        reference.command(torch.zeros(4), shift_nominal_trajectory=False)
-        if probe is not None:
-            best = min(best, clipped_cost(reference.perturbed_action.unsqueeze(0)).min().item())
-    if probe is not None:
-        probe.append(best)
-    return reference.U.unsqueeze(0)
-
-
-def pytorch_mppi(budget: tuple[int, int, int], temperature: float) -> Contender:
-    """pytorch_mppi's MPPI (one episode per call)."""
-
-    def best_sample(seed: int) -> list[float]:
-        probe: list[float] = []
-        plan_pytorch_mppi(budget, seed, temperature, CostTimer(), probe)
-        return probe
-
-    return Contender("pytorch_mppi MPPI (returns U)", "MPPI", temperature, 1, budget[1],
-                     lambda s, timer: plan_pytorch_mppi(budget, s, temperature, timer), best_sample)
 
 
 # --- measuring ---------------------------------------------------------------------------------------------
