@@ -52,6 +52,12 @@ def test_no_factor_when_scratch_at_the_largest_size_is_no_better_than_random_act
     assert "no better than random actions (0.75): no data-efficiency factor" in write_efficiency_report(tmp_path)
 
 
+def test_the_headline_says_when_no_pretrained_model_has_run_yet(tmp_path: Path) -> None:
+    rows = [r for r in _grid() if r["model"] != "pretrained"]
+    (tmp_path / "episodes.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert "succeeds 0.75; no pretrained result yet" in write_efficiency_report(tmp_path)
+
+
 def test_unpaired_tasks_are_refused() -> None:
     rows = _grid()
     rows[4]["task_seed"] += 1  # scratch episode 0 of seed 0 planned another task

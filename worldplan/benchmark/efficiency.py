@@ -114,7 +114,8 @@ def efficiency_factor(table: Sequence[dict[str, Any]], planner: str) -> dict[str
     matched = None if beats_random is False else next(
         (r["size"] for r in rows if r["pretrained"] is not None and r["pretrained"] >= target), None)
     return {"planner": planner, "largest": largest, "scratch_at_largest": target, "random": random,
-            "scratch_beats_random": beats_random, "matched_at": matched,
+            "scratch_beats_random": beats_random, "pretrained_sizes": sum(r["pretrained"] is not None for r in rows),
+            "matched_at": matched,
             "factor": None if matched is None else largest / matched}
 
 
@@ -169,6 +170,8 @@ def _headline(env: str, factor: dict[str, Any] | None) -> str:
         return ""
     if factor["scratch_beats_random"] is False:
         where = f"no better than random actions ({factor['random']:.2f}): no data-efficiency factor"
+    elif not factor["pretrained_sizes"]:
+        where = "no pretrained result yet"
     elif factor["matched_at"] is not None:
         where = f"pretrained matches it at {factor['matched_at']} ({factor['factor']:g}x fewer trajectories)"
     else:
