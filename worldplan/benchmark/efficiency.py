@@ -9,7 +9,7 @@ Pairs: pretrained and scratch models of the same (env, planner, size, seed) plan
 tasks (episode ``index`` i of a cell has the same task seed for both), so each size gets the paired
 difference of `paired.paired_difference`. The headline per (env, planner) is the data-efficiency
 factor: the largest size divided by the smallest size at which pretrained matches scratch at the
-largest size (none when scratch at the largest size does no better than random actions).
+largest size (none when scratch at the largest size is not above random actions beyond noise).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import numpy as np  # noqa: E402
 
 from worldplan.atomic import write_text_atomic  # noqa: E402
 from worldplan.benchmark.paired import paired_difference  # noqa: E402
-from worldplan.evaluate.metrics import markdown_table  # noqa: E402
+from worldplan.evaluate.metrics import markdown_table, wilson_interval  # noqa: E402
 
 EPISODES_FILE = "episodes.jsonl"
 VALIDATION_FILE = "validation.jsonl"
@@ -81,7 +81,8 @@ def size_table(episodes: Sequence[dict[str, Any]], env: str) -> list[dict[str, A
     """Per (planner, size) of one env: pretrained, scratch, paired difference [95 %], McNemar p, bounds."""
     rows = success_rows(episodes)
     rate = {(r["planner"], r["model"], r["size"]): r for r in rows if r["env"] == env}
-    random = next((r["success"] for r in rows if r["env"] == env and r["model"] == "random"), None)
+    random_row = next((r for r in rows if r["env"] == env and r["model"] == "random"), None)
+    random = None if random_row is None else random_row["success"]
     table = []
     for planner, size in sorted({(p, s) for p, m, s in rate if m in INITS}):
         a, b = paired_outcomes(episodes, env, planner, size)
@@ -89,12 +90,15 @@ def size_table(episodes: Sequence[dict[str, Any]], env: str) -> list[dict[str, A
         for init in INITS:
             found = rate.get((planner, init, size))
             row[init] = None if found is None else found["success"]
+            row[f"{init}_episodes"] = None if found is None else found["episodes"]
         if a:  # the success columns too over the paired tasks only, while a run still misses some cells
             paired = paired_difference(a, b)
             row.update({INITS[0]: float(np.mean(a)), INITS[1]: float(np.mean(b)), "pairs": paired["pairs"],
+                        f"{INITS[0]}_episodes": len(a), f"{INITS[1]}_episodes": len(b),
                         "difference": paired["difference"], "ci95": paired["ci95"], "mcnemar_p": paired["mcnemar_p"]})
         oracle = rate.get((planner, "oracle", None))
-        row.update({"oracle": None if oracle is None else oracle["success"], "random": random})
+        row.update({"oracle": None if oracle is None else oracle["success"], "random": random,
+                    "random_episodes": None if random_row is None else random_row["episodes"]})
         table.append(row)
     return table
 
@@ -102,21 +106,31 @@ def size_table(episodes: Sequence[dict[str, Any]], env: str) -> list[dict[str, A
 def efficiency_factor(table: Sequence[dict[str, Any]], planner: str) -> dict[str, Any] | None:
     """Smallest size at which pretrained matches scratch at the largest size, and largest / that size.
 
-    When scratch at the largest size does no better than random actions there is nothing to match:
-    ``matched_at`` and ``factor`` are None and ``scratch_beats_random`` is False (None without a random row).
+    When scratch at the largest size is not above random actions beyond noise (their Wilson 95 % intervals
+    overlap) there is nothing to match: ``matched_at`` and ``factor`` are None and ``scratch_beats_random``
+    is False (None without a random row).
     Returns None when the planner has no scratch result at its largest size.
     """
     rows = sorted((r for r in table if r["planner"] == planner), key=lambda r: r["size"])
     if not rows or rows[-1]["scratch"] is None:
         return None
-    largest, target, random = rows[-1]["size"], rows[-1]["scratch"], rows[-1]["random"]
-    beats_random = None if random is None else target > random
+    last = rows[-1]
+    largest, target, random = last["size"], last["scratch"], last["random"]
+    beats_random = None if random is None else _above(last["scratch"], last["scratch_episodes"],
+                                                      random, last["random_episodes"])
     matched = None if beats_random is False else next(
         (r["size"] for r in rows if r["pretrained"] is not None and r["pretrained"] >= target), None)
     return {"planner": planner, "largest": largest, "scratch_at_largest": target, "random": random,
             "scratch_beats_random": beats_random, "pretrained_sizes": sum(r["pretrained"] is not None for r in rows),
             "matched_at": matched,
             "factor": None if matched is None else largest / matched}
+
+
+def _above(rate: float, episodes: int, other: float, other_episodes: int) -> bool:
+    """Whether a success rate's Wilson 95 % interval lies wholly above another's."""
+    low, _ = wilson_interval(round(rate * episodes), episodes)
+    _, high = wilson_interval(round(other * other_episodes), other_episodes)
+    return low > high
 
 
 def validation_table(records: Sequence[dict[str, Any]], env: str) -> list[dict[str, Any]]:
@@ -169,7 +183,8 @@ def _headline(env: str, factor: dict[str, Any] | None) -> str:
     if factor is None:
         return ""
     if factor["scratch_beats_random"] is False:
-        where = f"no better than random actions ({factor['random']:.2f}): no data-efficiency factor"
+        where = (f"not above random actions ({factor['random']:.2f}) beyond noise (Wilson 95 % intervals "
+                 "overlap): no data-efficiency factor")
     elif not factor["pretrained_sizes"]:
         where = "no pretrained result yet"
     elif factor["matched_at"] is not None:
