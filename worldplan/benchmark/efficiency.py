@@ -116,8 +116,8 @@ def efficiency_factor(table: Sequence[dict[str, Any]], planner: str) -> dict[str
         return None
     last = rows[-1]
     largest, target, random = last["size"], last["scratch"], last["random"]
-    beats_random = None if random is None else _above(last["scratch"], last["scratch_episodes"],
-                                                      random, last["random_episodes"])
+    beats_random = None if random is None else _above(target, last["scratch_episodes"], random,
+                                                      last["random_episodes"])
     matched = None if beats_random is False else next(
         (r["size"] for r in rows if r["pretrained"] is not None and r["pretrained"] >= target), None)
     return {"planner": planner, "largest": largest, "scratch_at_largest": target, "random": random,

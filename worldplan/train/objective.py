@@ -84,7 +84,8 @@ class NextFrameObjective(nn.Module):
 
         The rollout's first step has the inputs of the teacher-forced prediction of frame T (true frames
         0..T-1, action T-1), so that prediction is reused, not recomputed: the rollout continues from it,
-        with gradients through it, as if it had predicted it (about a third of a 3-step rollout saved).
+        with gradients through it, as if it had predicted it (one of the H rollout steps saved: 1.11x per
+        fine-tuning step at H = 3, ``benchmarks/train_step.py``).
 
         Args:
             z: (B, L, P, D) window features; actions: (B, L-1, A); proprio: (B, L, Sp) or None.
