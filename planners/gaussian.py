@@ -19,6 +19,7 @@ from worldplan.planners.sampling import (
     CandidateScorer,
     SearchResult,
     as_bounds,
+    clamp_bounds,
     initial_mean,
     sample_candidates,
 )
@@ -66,6 +67,7 @@ class GaussianPlanner(abc.ABC):
         self.iterations = iterations
         self.device = torch.device(device)
         self.action_low, self.action_high = as_bounds(action_low, action_high, self.device)
+        self.clamp_low, self.clamp_high = clamp_bounds(self.action_low, self.action_high)  # floats when shared
         half_range = (self.action_high - self.action_low) / 2
         self.init_std = init_std * half_range  # (A,)
         self.min_std = min_std * half_range  # (A,)
@@ -109,7 +111,7 @@ class GaussianPlanner(abc.ABC):
         """
         mean = initial_mean(warm_start, batch_size, self.horizon, self.action_low, self.action_high)
         std = self.init_std.expand_as(mean).clone()
-        low, high = self.action_low, self.action_high
+        low, high = self.clamp_low, self.clamp_high
         score, seen = CandidateScorer(cost_fn), BestSeen(batch_size, keep, self.device)
         for _ in range(self.iterations):
             candidates = sample_candidates(mean, std, self.num_samples, low, high, self.generator)  # (B, N, H, A)

@@ -142,7 +142,7 @@ class ICEM(CEM):
         shape = (mean.shape[0], size, *mean.shape[1:])
         noise = colored_noise(shape, self.noise_beta, self.generator, self.device)
         samples = mean.unsqueeze(1) + std.unsqueeze(1) * noise
-        return torch.maximum(torch.minimum(samples, self.action_high), self.action_low)
+        return samples.clamp_(self.clamp_low, self.clamp_high)
 
     def _carry_in(self, samples: Tensor, warm_start: Tensor | None) -> Tensor:
         """Replace the last K' of ``samples`` (B, N, H, A) by the last plan's kept elites, where they carry over."""

@@ -12,7 +12,7 @@ import torch
 from torch import Tensor
 
 from worldplan.planners.gaussian import GaussianPlanner
-from worldplan.planners.sampling import top_elites
+from worldplan.planners.sampling import top_elites, weighted_mean_std
 
 
 class MPPI(GaussianPlanner):
@@ -79,11 +79,7 @@ class MPPI(GaussianPlanner):
             elites, elite_costs = candidates, costs  # (B, N, H, A), (B, N)
         else:
             elites, elite_costs = top_elites(candidates, costs, self.num_elites, ordered=False)  # (B, K, H, A), (B, K)
-        weights = torch.softmax(self._logits(elite_costs), dim=1).unsqueeze(1)  # (B, 1, K)
-        flat = elites.flatten(2)  # (B, K, H*A)
-        new_mean = torch.bmm(weights, flat)  # (B, 1, H*A)
-        new_std = torch.bmm(weights, (flat - new_mean).square()).sqrt()
-        return new_mean.view_as(mean), new_std.view_as(mean)
+        return weighted_mean_std(torch.softmax(self._logits(elite_costs), dim=1), elites)
 
     def _logits(self, costs: Tensor) -> Tensor:
         """-costs / temperature (B, K), the range of finite costs first scaled to 1 with ``relative_temperature``.

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 import math
+from bisect import bisect_right
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Sequence
 
 import torch
@@ -61,19 +63,20 @@ def as_bounds(
     Returns:
         (low, high), each (A,) float32 on ``device``.
     """
-    low = torch.as_tensor(action_low, dtype=torch.float32).to(device)
-    high = torch.as_tensor(action_high, dtype=torch.float32).to(device)
+    low = torch.as_tensor(action_low, dtype=torch.float32)
+    high = torch.as_tensor(action_high, dtype=torch.float32)
     if low.ndim != 1 or low.shape != high.shape or low.numel() == 0:
         raise ValueError(
             f"action_low and action_high must both have shape (A,) with A >= 1, got "
             f"{tuple(low.shape)} and {tuple(high.shape)}"
         )
-    if not (torch.isfinite(low).all() and torch.isfinite(high).all()):
+    lows, highs = low.tolist(), high.tolist()  # A values: checked on the host, once per planner
+    if not all(map(math.isfinite, lows + highs)):
         raise ValueError("action bounds must be finite; clip unbounded action spaces before planning")
-    if not (low < high).all():
-        bad = torch.nonzero(low >= high).flatten().tolist()
+    bad = [i for i, (lo, hi) in enumerate(zip(lows, highs)) if not lo < hi]
+    if bad:
         raise ValueError(f"action_low must be < action_high in every dimension; violated at indices {bad}")
-    return low, high
+    return low.to(device), high.to(device)
 
 
 def initial_mean(
@@ -103,8 +106,20 @@ def initial_mean(
     return torch.maximum(torch.minimum(mean, high), low)
 
 
+def clamp_bounds(low: Tensor, high: Tensor) -> tuple[float | Tensor, float | Tensor]:
+    """The (A,) bounds as ``clamp`` takes them fastest: two floats when every dimension has the same bounds,
+    else the tensors. A scalar clamp of (B, N, H, A) candidates is 2.5x (B = 1) to 20x (B = 16) cheaper on a
+    CPU than one broadcasting (A,) bounds (measured, one thread, N = 300, H = 5, A = 2). Reads the host once:
+    call it when a planner is built, not in its loop."""
+    lows, highs = set(low.tolist()), set(high.tolist())
+    if len(lows) == len(highs) == 1:
+        return lows.pop(), highs.pop()
+    return low, high
+
+
 def sample_candidates(
-    mean: Tensor, std: Tensor, num_samples: int, low: Tensor, high: Tensor, generator: torch.Generator
+    mean: Tensor, std: Tensor, num_samples: int, low: float | Tensor, high: float | Tensor,
+    generator: torch.Generator,
 ) -> Tensor:
     """Draw candidate sequences from a diagonal Gaussian, clamped to the bounds.
 
@@ -115,20 +130,17 @@ def sample_candidates(
         mean: (B, H, A) sampling mean, inside the bounds.
         std: (B, H, A) sampling standard deviation.
         num_samples: N (>= 2), candidates per episode including the mean.
-        low, high: (A,) action bounds.
+        low, high: (A,) action bounds, or floats shared by every dimension (``clamp_bounds``).
         generator: seeded generator on the planner's device.
 
     Returns:
         (B, N, H, A) candidates inside [low, high].
     """
-    batch, horizon, action_dim = mean.shape
+    center = mean.unsqueeze(1)  # (B, 1, H, A)
     noise = torch.randn(
-        (batch, num_samples - 1, horizon, action_dim), generator=generator, device=mean.device, dtype=mean.dtype
+        (mean.shape[0], num_samples - 1, *mean.shape[1:]), generator=generator, device=mean.device, dtype=mean.dtype
     )
-    candidates = mean.new_empty((batch, num_samples, horizon, action_dim))
-    candidates[:, 0] = mean
-    torch.addcmul(mean.unsqueeze(1), std.unsqueeze(1), noise, out=candidates[:, 1:])  # written in place: no copy
-    return candidates.clamp_(low, high)
+    return torch.cat([center, torch.addcmul(center, std.unsqueeze(1), noise)], dim=1).clamp_(low, high)
 
 
 def check_cost_shape(costs: object, candidates: Tensor) -> Tensor:
@@ -171,7 +183,7 @@ class CandidateScorer:
             return
         raw = torch.cat(self.raw, dim=1)  # (B, all candidates scored)
         scored = raw.shape[1]
-        counts = (~torch.isfinite(raw)).sum(dim=1).tolist()  # non-finite costs per episode
+        counts = [scored - finite for finite in torch.isfinite(raw).sum(dim=1).tolist()]  # non-finite per episode
         dead = [b for b, count in enumerate(counts) if count == scored]
         if dead:
             raise NonFiniteCostError(
@@ -200,6 +212,23 @@ def top_elites(candidates: Tensor, costs: Tensor, num_elites: int, *, ordered: b
     return elites, elite_costs
 
 
+def weighted_mean_std(weights: Tensor, samples: Tensor) -> tuple[Tensor, Tensor]:
+    """Mean and (population) std of ``samples`` (B, K, H, A) under ``weights`` (B, K), each row summing to 1.
+
+    Two batched matmuls over K; on a CPU (one thread, K = 30, H x A = 10) 3.5x cheaper than ``std_mean``
+    over K at B = 16, whose strided reduction is slow, and as cheap at B = 1.
+
+    Returns:
+        (mean, std), each (B, H, A).
+    """
+    w = weights.unsqueeze(1)  # (B, 1, K)
+    flat = samples.flatten(2)  # (B, K, H*A)
+    mean = torch.bmm(w, flat)  # (B, 1, H*A)
+    std = torch.bmm(w, (flat - mean).square()).sqrt_()
+    shape = (samples.shape[0], *samples.shape[2:])
+    return mean.view(shape), std.view(shape)
+
+
 def merge_best(
     best: Tensor, best_costs: Tensor, candidates: Tensor, costs: Tensor, keep: int
 ) -> tuple[Tensor, Tensor]:
@@ -224,38 +253,47 @@ def merge_best(
 class BestSeen:
     """The ``keep`` lowest-cost sequences of each episode over a search's iterations, and its cost trace.
 
-    With keep = 1 (every planner's own plan) an iteration costs two small ops, its minimum and that
-    sequence; the iterations are compared once, in ``result`` (on ties the earlier one wins, and within
-    an iteration the first candidate). With keep > 1 (a hybrid's sampling stage) each iteration merges
+    With keep = 1 (every planner's own plan) an iteration only keeps a reference to its candidates and
+    costs (the planners sample new tensors each iteration); ``result`` compares them all at once, in a
+    few ops whatever the number of iterations (on ties the earlier iteration wins, and within an
+    iteration the first candidate). With keep > 1 (a hybrid's sampling stage) each iteration merges
     into the kept pool (``merge_best``).
     """
 
     def __init__(self, batch_size: int, keep: int, device: torch.device) -> None:
         self.keep, self.rows = keep, torch.arange(batch_size, device=device)
-        self.costs: list[Tensor] = []  # per iteration (B,): its minimum, or the pool's best cost with keep > 1
-        self.sequences: list[Tensor] = []  # per iteration (B, H, A): the sequence of that minimum (keep = 1)
+        self.costs: list[Tensor] = []  # per iteration: (B, N_i) its costs (keep = 1), or (B,) the pool's best
+        self.sequences: list[Tensor] = []  # per iteration (B, N_i, H, A): its candidates (keep = 1)
         self.pool: tuple[Tensor, Tensor] | None = None  # (B, K, H, A), (B, K) with keep > 1
 
     def add(self, candidates: Tensor, costs: Tensor) -> None:
-        """Take in one iteration's candidates (B, N, H, A) and their costs (B, N) (+inf for non-finite)."""
+        """Take in one iteration's candidates (B, N, H, A) and their costs (B, N) (+inf for non-finite);
+        neither may be changed in place afterwards."""
         if self.keep > 1:
             best, best_costs = self.pool or (candidates[:, :0], costs[:, :0])
             self.pool = merge_best(best, best_costs, candidates, costs, self.keep)
             self.costs.append(self.pool[1][:, 0])
             return
-        cost, index = costs.min(dim=1)  # (B,), the first minimum
-        self.costs.append(cost)
-        self.sequences.append(candidates[self.rows, index])
+        self.costs.append(costs)
+        self.sequences.append(candidates)
 
     def result(self) -> tuple[Tensor, Tensor, Tensor]:
         """(best (B, K, H, A), their costs (B, K) by increasing cost, trace (B, iterations) of the best cost
-        after each iteration)."""
-        costs = torch.stack(self.costs, dim=1)  # (B, I)
+        after each iteration). With keep = 1 it reads the host once, where each episode's best is: picking
+        B sequences costs less than gathering from all the candidates concatenated (B x all x H x A)."""
         if self.pool is not None:
-            return *self.pool, costs
-        first = costs.argmin(dim=1)  # (B,), the earliest iteration of the lowest cost
-        best = torch.stack(self.sequences, dim=1)[self.rows, first]  # (B, H, A)
-        return best.unsqueeze(1), costs[self.rows, first].unsqueeze(1), costs.cummin(dim=1).values
+            return *self.pool, torch.stack(self.costs, dim=1)
+        costs = torch.cat(self.costs, dim=1)  # (B, all sequences scored), in the order they were scored
+        ends = list(accumulate(c.shape[1] for c in self.costs))  # where each iteration's costs end
+        running = costs.cummin(dim=1).values  # (B, all): the best cost so far
+        best = torch.stack([self._sequence(b, j, ends) for b, j in enumerate(costs.argmin(dim=1).tolist())])
+        return best.unsqueeze(1), running[:, -1:], running[:, [end - 1 for end in ends]]
+
+    def _sequence(self, episode: int, position: int, ends: list[int]) -> Tensor:
+        """(H, A) the sequence scored at ``position`` of the concatenated costs (the first lowest cost: the
+        earliest iteration, then the first candidate)."""
+        iteration = bisect_right(ends, position)
+        return self.sequences[iteration][episode, position - (ends[iteration - 1] if iteration else 0)]
 
 
 def colored_noise(shape: Sequence[int], beta: float, generator: torch.Generator, device: torch.device) -> Tensor:

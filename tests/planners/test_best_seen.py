@@ -1,0 +1,39 @@
+"""``BestSeen`` with keep = 1: the lowest cost over all iterations, ties to the earliest, and the cost trace."""
+
+from __future__ import annotations
+
+import torch
+
+from worldplan.planners.sampling import BestSeen
+
+
+def _candidates(values: list[list[float]]) -> torch.Tensor:
+    """(B, N) values -> (B, N, H=1, A=1) candidates equal to their value, so the winner names itself."""
+    return torch.tensor(values).view(len(values), -1, 1, 1)
+
+
+def test_best_over_iterations_of_different_sizes_with_its_trace() -> None:
+    seen = BestSeen(2, keep=1, device=torch.device("cpu"))
+    seen.add(_candidates([[10.0, 11.0, 12.0], [20.0, 21.0, 22.0]]), torch.tensor([[5.0, 3.0, 4.0], [1.0, 9.0, 9.0]]))
+    seen.add(_candidates([[13.0, 14.0], [23.0, 24.0]]), torch.tensor([[2.0, 6.0], [7.0, 8.0]]))
+    best, costs, trace = seen.result()
+    assert best.flatten().tolist() == [13.0, 20.0]
+    assert costs.tolist() == [[2.0], [1.0]]
+    assert trace.tolist() == [[3.0, 2.0], [1.0, 1.0]]
+
+
+def test_ties_go_to_the_earliest_iteration_then_the_first_candidate() -> None:
+    seen = BestSeen(1, keep=1, device=torch.device("cpu"))
+    seen.add(_candidates([[10.0, 11.0]]), torch.tensor([[4.0, 1.0]]))
+    seen.add(_candidates([[12.0, 13.0]]), torch.tensor([[1.0, 1.0]]))
+    assert seen.result()[0].item() == 11.0
+    tied = BestSeen(1, keep=1, device=torch.device("cpu"))
+    tied.add(_candidates([[10.0, 11.0]]), torch.tensor([[1.0, 1.0]]))
+    assert tied.result()[0].item() == 10.0
+
+
+def test_an_episode_with_only_infinite_costs_gets_its_first_candidate() -> None:
+    seen = BestSeen(1, keep=1, device=torch.device("cpu"))
+    seen.add(_candidates([[10.0, 11.0]]), torch.full((1, 2), float("inf")))
+    best, costs, trace = seen.result()
+    assert best.item() == 10.0 and costs.item() == float("inf") and trace.tolist() == [[float("inf")]]
