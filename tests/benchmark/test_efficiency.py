@@ -43,6 +43,16 @@ def test_efficiency_factor_is_the_largest_size_over_the_first_match() -> None:
     assert (factor["matched_at"], factor["factor"], factor["scratch_at_largest"]) == (10, 30.0, 0.75)
 
 
+def test_a_match_at_a_small_size_followed_by_a_miss_does_not_count() -> None:
+    rows = [r for r in _grid() if r["size"] != 10 or r["model"] != "pretrained"]
+    for seed in (0, 1):  # pretrained: 4 of 4 at 3, 1 of 4 at 10, 3 of 4 at 300 (scratch's 0.75 there)
+        rows += _episodes("wall", "cem", "pretrained", 3, seed, [True] * 4)
+        rows += _episodes("wall", "cem", "scratch", 3, seed, [False] * 4)
+        rows += _episodes("wall", "cem", "pretrained", 10, seed, [True, False, False, False])
+    factor = efficiency_factor(size_table(rows, "wall"), "cem")
+    assert (factor["matched_at"], factor["factor"]) == (300, 1.0)
+
+
 def test_no_factor_when_scratch_at_the_largest_size_is_not_above_random_actions_beyond_noise(tmp_path: Path) -> None:
     rows = [r for r in _grid() if r["model"] != "random"]
     rows += _episodes("wall", "random", "random", None, 0, [True] * 3 + [False] * 5)  # 0.375 < scratch's 0.75,

@@ -104,7 +104,10 @@ def size_table(episodes: Sequence[dict[str, Any]], env: str) -> list[dict[str, A
 
 
 def efficiency_factor(table: Sequence[dict[str, Any]], planner: str) -> dict[str, Any] | None:
-    """Smallest size at which pretrained matches scratch at the largest size, and largest / that size.
+    """Smallest size from which pretrained matches scratch at the largest size, and largest / that size.
+
+    The match must hold at that size and at every larger one with a pretrained result: a lucky small
+    size followed by a miss does not count.
 
     When scratch at the largest size is not above random actions beyond noise (their Wilson 95 % intervals
     overlap) there is nothing to match: ``matched_at`` and ``factor`` are None and ``scratch_beats_random``
@@ -118,8 +121,12 @@ def efficiency_factor(table: Sequence[dict[str, Any]], planner: str) -> dict[str
     largest, target, random = last["size"], last["scratch"], last["random"]
     beats_random = None if random is None else _above(target, last["scratch_episodes"], random,
                                                       last["random_episodes"])
-    matched = None if beats_random is False else next(
-        (r["size"] for r in rows if r["pretrained"] is not None and r["pretrained"] >= target), None)
+    matched = None
+    for row in reversed(rows if beats_random is not False else []):  # from the largest size down
+        if row["pretrained"] is not None:
+            if row["pretrained"] < target:
+                break
+            matched = row["size"]
     return {"planner": planner, "largest": largest, "scratch_at_largest": target, "random": random,
             "scratch_beats_random": beats_random, "pretrained_sizes": sum(r["pretrained"] is not None for r in rows),
             "matched_at": matched,
