@@ -157,10 +157,11 @@ def validation_table(records: Sequence[dict[str, Any]], env: str) -> list[dict[s
 
 
 def plot_success_vs_size(path: Path, rows: Sequence[dict[str, Any]], env: str) -> None:
-    """Success vs fine-tuning set size for one env: a line per (planner, init), seed spread shaded,
-    oracle and random as horizontal lines."""
+    """Success vs fine-tuning set size for one env: a line per (planner, init), one colour per planner
+    (pretrained solid, scratch dashed), seed spread shaded, oracle and random as horizontal lines."""
     fig, ax = plt.subplots(figsize=(5, 3.5))
-    for planner in sorted({r["planner"] for r in rows if r["env"] == env and r["size"] is not None}):
+    planners = sorted({r["planner"] for r in rows if r["env"] == env and r["size"] is not None})
+    for planner, colour in zip(planners, plt.get_cmap("tab10").colors):
         for model in INITS:
             line = sorted((r for r in rows if (r["env"], r["planner"], r["model"]) == (env, planner, model)),
                           key=lambda r: r["size"])
@@ -168,8 +169,9 @@ def plot_success_vs_size(path: Path, rows: Sequence[dict[str, Any]], env: str) -
                 continue
             sizes = [r["size"] for r in line]
             style = "-" if model == "pretrained" else "--"
-            ax.plot(sizes, [r["success"] for r in line], style, marker="o", label=f"{planner} {model}")
-            ax.fill_between(sizes, [r["success_min"] for r in line], [r["success_max"] for r in line], alpha=0.15)
+            ax.plot(sizes, [r["success"] for r in line], style, marker="o", color=colour, label=f"{planner} {model}")
+            ax.fill_between(sizes, [r["success_min"] for r in line], [r["success_max"] for r in line], alpha=0.1,
+                            color=colour)
     baselines: dict[float, list[str]] = defaultdict(list)  # success -> labels (equal rates share a line)
     for r in rows:
         if r["env"] == env and r["model"] in ("oracle", "random"):
