@@ -112,7 +112,7 @@ class GaussianPlanner(abc.ABC):
         mean = initial_mean(warm_start, batch_size, self.horizon, self.action_low, self.action_high)
         std = self.init_std.expand_as(mean).clone()
         low, high = self.clamp_low, self.clamp_high
-        score, seen = CandidateScorer(cost_fn), BestSeen(batch_size, keep, self.device)
+        score, seen = CandidateScorer(cost_fn), BestSeen(keep)
         for _ in range(self.iterations):
             candidates = sample_candidates(mean, std, self.num_samples, low, high, self.generator)  # (B, N, H, A)
             costs = score(candidates)  # (B, N)

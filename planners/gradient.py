@@ -116,7 +116,7 @@ class GradientPlanner:
         mid, half = (self.action_high + self.action_low) / 2, (self.action_high - self.action_low) / 2
         unit = ((starts.detach().float() - mid) / half).clamp(-1, 1).requires_grad_(True)  # (B, R, H, A)
         optimizer = OPTIMIZERS[self.optimizer]([unit], lr=self.lr)
-        seen, failures = BestSeen(starts.shape[0], 1, unit.device), _Failures(starts.shape[0], unit.device)
+        seen, failures = BestSeen(keep=1), _Failures(starts.shape[0], unit.device)
         for step in range(self.iterations + 1):
             descend = step < self.iterations  # the last call only scores the final sequences
             with torch.set_grad_enabled(descend):

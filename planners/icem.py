@@ -119,7 +119,7 @@ class ICEM(CEM):
         mean = initial_mean(warm_start, batch_size, self.horizon, self.action_low, self.action_high)
         std = self.init_std.expand_as(mean).clone()
         kept, kept_costs = mean.unsqueeze(1)[:, :0], mean.new_empty((batch_size, 0))  # nothing kept yet: (B, 0, H, A)
-        score, seen = CandidateScorer(cost_fn), BestSeen(batch_size, keep, self.device)
+        score, seen = CandidateScorer(cost_fn), BestSeen(keep)
         for it, size in enumerate(self.population_sizes):
             fresh = self._sample(mean, std, size)  # (B, N_i, H, A)
             if it == 0:

@@ -260,8 +260,8 @@ class BestSeen:
     into the kept pool (``merge_best``).
     """
 
-    def __init__(self, batch_size: int, keep: int, device: torch.device) -> None:
-        self.keep, self.rows = keep, torch.arange(batch_size, device=device)
+    def __init__(self, keep: int) -> None:
+        self.keep = keep
         self.costs: list[Tensor] = []  # per iteration: (B, N_i) its costs (keep = 1), or (B,) the pool's best
         self.sequences: list[Tensor] = []  # per iteration (B, N_i, H, A): its candidates (keep = 1)
         self.pool: tuple[Tensor, Tensor] | None = None  # (B, K, H, A), (B, K) with keep > 1

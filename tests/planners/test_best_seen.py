@@ -13,7 +13,7 @@ def _candidates(values: list[list[float]]) -> torch.Tensor:
 
 
 def test_best_over_iterations_of_different_sizes_with_its_trace() -> None:
-    seen = BestSeen(2, keep=1, device=torch.device("cpu"))
+    seen = BestSeen(keep=1)
     seen.add(_candidates([[10.0, 11.0, 12.0], [20.0, 21.0, 22.0]]), torch.tensor([[5.0, 3.0, 4.0], [1.0, 9.0, 9.0]]))
     seen.add(_candidates([[13.0, 14.0], [23.0, 24.0]]), torch.tensor([[2.0, 6.0], [7.0, 8.0]]))
     best, costs, trace = seen.result()
@@ -23,17 +23,17 @@ def test_best_over_iterations_of_different_sizes_with_its_trace() -> None:
 
 
 def test_ties_go_to_the_earliest_iteration_then_the_first_candidate() -> None:
-    seen = BestSeen(1, keep=1, device=torch.device("cpu"))
+    seen = BestSeen(keep=1)
     seen.add(_candidates([[10.0, 11.0]]), torch.tensor([[4.0, 1.0]]))
     seen.add(_candidates([[12.0, 13.0]]), torch.tensor([[1.0, 1.0]]))
     assert seen.result()[0].item() == 11.0
-    tied = BestSeen(1, keep=1, device=torch.device("cpu"))
+    tied = BestSeen(keep=1)
     tied.add(_candidates([[10.0, 11.0]]), torch.tensor([[1.0, 1.0]]))
     assert tied.result()[0].item() == 10.0
 
 
 def test_an_episode_with_only_infinite_costs_gets_its_first_candidate() -> None:
-    seen = BestSeen(1, keep=1, device=torch.device("cpu"))
+    seen = BestSeen(keep=1)
     seen.add(_candidates([[10.0, 11.0]]), torch.full((1, 2), float("inf")))
     best, costs, trace = seen.result()
     assert best.item() == 10.0 and costs.item() == float("inf") and trace.tolist() == [[float("inf")]]
