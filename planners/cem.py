@@ -12,7 +12,7 @@ import torch
 from torch import Tensor
 
 from worldplan.planners.gaussian import GaussianPlanner
-from worldplan.planners.sampling import top_elites, weighted_mean_std
+from worldplan.planners.sampling import mean_std, top_elites
 
 
 class CEM(GaussianPlanner):
@@ -67,8 +67,8 @@ class CEM(GaussianPlanner):
 
     def _refit(self, candidates: Tensor, costs: Tensor, mean: Tensor, std: Tensor) -> tuple[Tensor, Tensor]:
         """Mean and (population) std of the elites, blended with the old ones by ``momentum``; each (B, H, A)."""
-        elites, elite_costs = top_elites(candidates, costs, self.num_elites, ordered=False)  # (B, K, H, A), (B, K)
-        elite_mean, elite_std = weighted_mean_std(elite_costs.new_full(elite_costs.shape, 1 / self.num_elites), elites)
+        elites, _ = top_elites(candidates, costs, self.num_elites, ordered=False)  # (B, K, H, A)
+        elite_mean, elite_std = mean_std(elites)
         if not self.momentum:
             return elite_mean, elite_std
         return (

@@ -16,12 +16,12 @@ from torch import Tensor
 from worldplan.planners.base import CostFn, PlanResult
 from worldplan.planners.sampling import (
     BestSeen,
-    CandidateScorer,
     SearchResult,
     as_bounds,
     clamp_bounds,
     initial_mean,
     sample_candidates,
+    score,
 )
 
 
@@ -112,13 +112,12 @@ class GaussianPlanner(abc.ABC):
         mean = initial_mean(warm_start, batch_size, self.horizon, self.action_low, self.action_high)
         std = self.init_std.expand_as(mean).clone()
         low, high = self.clamp_low, self.clamp_high
-        score, seen = CandidateScorer(cost_fn), BestSeen(keep)
+        seen = BestSeen(keep)
         for _ in range(self.iterations):
             candidates = sample_candidates(mean, std, self.num_samples, low, high, self.generator)  # (B, N, H, A)
-            costs = score(candidates)  # (B, N)
+            costs = score(cost_fn, candidates)  # (B, N)
             seen.add(candidates, costs)
             mean, std = self._refit(candidates, costs, mean, std)
             std = std.clamp(min=self.min_std, max=self.max_std)
-        score.check()
         best, best_costs, trace = seen.result()
         return SearchResult(actions=best, costs=best_costs, cost_trace=trace, evaluations=self.evaluations_per_plan)

@@ -21,10 +21,10 @@ from worldplan.planners.base import CostFn
 from worldplan.planners.cem import CEM
 from worldplan.planners.sampling import (
     BestSeen,
-    CandidateScorer,
     SearchResult,
     colored_noise,
     initial_mean,
+    score,
     top_elites,
 )
 
@@ -119,20 +119,19 @@ class ICEM(CEM):
         mean = initial_mean(warm_start, batch_size, self.horizon, self.action_low, self.action_high)
         std = self.init_std.expand_as(mean).clone()
         kept, kept_costs = mean.unsqueeze(1)[:, :0], mean.new_empty((batch_size, 0))  # nothing kept yet: (B, 0, H, A)
-        score, seen = CandidateScorer(cost_fn), BestSeen(keep)
+        seen = BestSeen(keep)
         for it, size in enumerate(self.population_sizes):
             fresh = self._sample(mean, std, size)  # (B, N_i, H, A)
             if it == 0:
                 fresh = self._carry_in(fresh, warm_start)
             if it == self.iterations - 1:
                 fresh = torch.cat([fresh, mean.unsqueeze(1)], dim=1)
-            fresh_costs = score(fresh)  # (B, N_i)
+            fresh_costs = score(cost_fn, fresh)  # (B, N_i)
             seen.add(fresh, fresh_costs)
             population, costs = torch.cat([kept, fresh], dim=1), torch.cat([kept_costs, fresh_costs], dim=1)
             kept, kept_costs = top_elites(population, costs, self.num_kept)  # (B, K', H, A)
             mean, std = self._refit(population, costs, mean, std)
             std = std.clamp(min=self.min_std)
-        score.check()
         best, best_costs, trace = seen.result()
         self._memory = (best[:, 0].clone(), kept)
         return SearchResult(actions=best, costs=best_costs, cost_trace=trace, evaluations=self.evaluations_per_plan)

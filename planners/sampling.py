@@ -156,43 +156,35 @@ def check_cost_shape(costs: object, candidates: Tensor) -> Tensor:
     return costs
 
 
-class CandidateScorer:
-    """Calls ``cost_fn`` on all B x N candidates of an iteration; ``check`` afterwards, once per search.
+def score(cost_fn: CostFn, candidates: Tensor) -> Tensor:
+    """(B, N, H, A) candidates -> (B, N) float32 costs on their device, +inf where not finite.
 
-    Non-finite costs become +inf (never chosen) in one op per iteration, so the search loop never waits
-    for the device (on a GPU a host read per iteration would stall the queue); the raw costs are kept
-    (B x N floats per iteration) and ``check`` counts them once: an episode that saw no finite cost at
-    all raises ``NonFiniteCostError``, a few non-finite candidates are logged.
+    Non-finite costs become +inf (never chosen) in one op, so the search loop never waits for the device (on
+    a GPU a host read per iteration would stall the queue); +inf marks every non-finite cost, and
+    ``BestSeen.result`` counts them once per search.
     """
+    costs = check_cost_shape(cost_fn(candidates), candidates)
+    if costs.requires_grad or costs.dtype != torch.float32 or costs.device != candidates.device:
+        costs = costs.detach().to(device=candidates.device, dtype=torch.float32)
+    return torch.nan_to_num(costs, nan=math.inf, posinf=math.inf, neginf=math.inf)
 
-    def __init__(self, cost_fn: CostFn) -> None:
-        self.cost_fn = cost_fn
-        self.raw: list[Tensor] = []  # per iteration (B, N_i): the costs as returned
 
-    def __call__(self, candidates: Tensor) -> Tensor:
-        """(B, N, H, A) candidates -> (B, N) float32 costs on their device, +inf where not finite."""
-        costs = check_cost_shape(self.cost_fn(candidates), candidates)
-        if costs.requires_grad or costs.dtype != torch.float32 or costs.device != candidates.device:
-            costs = costs.detach().to(device=candidates.device, dtype=torch.float32)
-        self.raw.append(costs)
-        return torch.nan_to_num(costs, nan=math.inf, posinf=math.inf, neginf=math.inf)
+def check_finite(nonfinite: list[int], scored: int) -> None:
+    """Raise for episodes whose every one of ``scored`` costs was NaN or inf; log how many were.
 
-    def check(self) -> None:
-        """Raise for episodes whose every cost was NaN or inf; log how many were (one host read)."""
-        if not self.raw:
-            return
-        raw = torch.cat(self.raw, dim=1)  # (B, all candidates scored)
-        scored = raw.shape[1]
-        counts = [scored - finite for finite in torch.isfinite(raw).sum(dim=1).tolist()]  # non-finite per episode
-        dead = [b for b, count in enumerate(counts) if count == scored]
-        if dead:
-            raise NonFiniteCostError(
-                f"cost_fn returned no finite cost for episodes {dead} (all {scored} candidates NaN or inf); "
-                "check the model outputs and the goal features"
-            )
-        if sum(counts):
-            logger.warning("cost_fn returned %d non-finite costs out of %d; treating them as +inf", sum(counts),
-                           scored * len(counts))
+    Args:
+        nonfinite: per episode, how many of its costs were not finite.
+        scored: costs scored per episode.
+    """
+    dead = [b for b, count in enumerate(nonfinite) if count == scored]
+    if dead:
+        raise NonFiniteCostError(
+            f"cost_fn returned no finite cost for episodes {dead} (all {scored} candidates NaN or inf); "
+            "check the model outputs and the goal features"
+        )
+    if sum(nonfinite):
+        logger.warning("cost_fn returned %d non-finite costs out of %d; treating them as +inf", sum(nonfinite),
+                       scored * len(nonfinite))
 
 
 def top_elites(candidates: Tensor, costs: Tensor, num_elites: int, *, ordered: bool = True) -> tuple[Tensor, Tensor]:
@@ -210,6 +202,17 @@ def top_elites(candidates: Tensor, costs: Tensor, num_elites: int, *, ordered: b
     elite_costs, index = torch.topk(costs, num_elites, dim=1, largest=False, sorted=ordered)  # (B, K)
     elites = torch.gather(candidates, 1, index[:, :, None, None].expand(-1, -1, *candidates.shape[2:]))
     return elites, elite_costs
+
+
+def mean_std(samples: Tensor) -> tuple[Tensor, Tensor]:
+    """Mean and (population) std of ``samples`` (B, K, H, A) over K, each (B, H, A).
+
+    Five elementwise and reduction ops; on a CPU (one thread, K = 30, H x A = 10) 1.8x cheaper at B = 1 and
+    1.7x at B = 16 than ``weighted_mean_std`` with uniform weights, and 2.8x cheaper than ``std_mean`` at
+    B = 16 (its fused reduction over a strided axis is slow there).
+    """
+    mean = samples.mean(dim=1)
+    return mean, (samples - mean.unsqueeze(1)).square_().mean(dim=1).sqrt_()
 
 
 def weighted_mean_std(weights: Tensor, samples: Tensor) -> tuple[Tensor, Tensor]:
@@ -251,42 +254,49 @@ def merge_best(
 
 
 class BestSeen:
-    """The ``keep`` lowest-cost sequences of each episode over a search's iterations, and its cost trace.
+    """The ``keep`` lowest-cost sequences of each episode over a search's iterations, its cost trace, and the
+    check that every episode saw a finite cost.
 
-    With keep = 1 (every planner's own plan) an iteration only keeps a reference to its candidates and
-    costs (the planners sample new tensors each iteration); ``result`` compares them all at once, in a
-    few ops whatever the number of iterations (on ties the earlier iteration wins, and within an
-    iteration the first candidate). With keep > 1 (a hybrid's sampling stage) each iteration merges
-    into the kept pool (``merge_best``).
+    Every iteration's costs are kept (B x N floats). With keep = 1 (every planner's own plan) an iteration
+    also keeps a reference to its candidates (the planners sample new tensors each iteration); ``result``
+    compares them all at once, in a few ops whatever the number of iterations (on ties the earlier
+    iteration wins, and within an iteration the first candidate). With keep > 1 (a hybrid's sampling stage)
+    each iteration merges into the kept pool (``merge_best``).
     """
 
     def __init__(self, keep: int) -> None:
         self.keep = keep
-        self.costs: list[Tensor] = []  # per iteration: (B, N_i) its costs (keep = 1), or (B,) the pool's best
+        self.costs: list[Tensor] = []  # per iteration (B, N_i): its costs, +inf for non-finite ones
         self.sequences: list[Tensor] = []  # per iteration (B, N_i, H, A): its candidates (keep = 1)
         self.pool: tuple[Tensor, Tensor] | None = None  # (B, K, H, A), (B, K) with keep > 1
+        self.pool_trace: list[Tensor] = []  # per iteration (B,): the pool's best cost (keep > 1)
 
     def add(self, candidates: Tensor, costs: Tensor) -> None:
         """Take in one iteration's candidates (B, N, H, A) and their costs (B, N) (+inf for non-finite);
         neither may be changed in place afterwards."""
+        self.costs.append(costs)
         if self.keep > 1:
             best, best_costs = self.pool or (candidates[:, :0], costs[:, :0])
             self.pool = merge_best(best, best_costs, candidates, costs, self.keep)
-            self.costs.append(self.pool[1][:, 0])
+            self.pool_trace.append(self.pool[1][:, 0])
             return
-        self.costs.append(costs)
         self.sequences.append(candidates)
 
     def result(self) -> tuple[Tensor, Tensor, Tensor]:
         """(best (B, K, H, A), their costs (B, K) by increasing cost, trace (B, iterations) of the best cost
-        after each iteration). With keep = 1 it reads the host once, where each episode's best is: picking
-        B sequences costs less than gathering from all the candidates concatenated (B x all x H x A)."""
-        if self.pool is not None:
-            return *self.pool, torch.stack(self.costs, dim=1)
+        after each iteration). Reads the host once: how many costs of each episode were not finite
+        (``check_finite`` raises where none was finite) and, with keep = 1, where each episode's best is:
+        picking B sequences costs less than gathering from all the candidates concatenated."""
         costs = torch.cat(self.costs, dim=1)  # (B, all sequences scored), in the order they were scored
+        nonfinite = torch.isinf(costs).sum(dim=1)  # (B,)
+        if self.pool is not None:
+            check_finite(nonfinite.tolist(), costs.shape[1])
+            return *self.pool, torch.stack(self.pool_trace, dim=1)
+        first_best, counts = torch.stack([costs.argmin(dim=1), nonfinite]).tolist()
+        check_finite(counts, costs.shape[1])
         ends = list(accumulate(c.shape[1] for c in self.costs))  # where each iteration's costs end
         running = costs.cummin(dim=1).values  # (B, all): the best cost so far
-        best = torch.stack([self._sequence(b, j, ends) for b, j in enumerate(costs.argmin(dim=1).tolist())])
+        best = torch.stack([self._sequence(b, j, ends) for b, j in enumerate(first_best)])
         return best.unsqueeze(1), running[:, -1:], running[:, [end - 1 for end in ends]]
 
     def _sequence(self, episode: int, position: int, ends: list[int]) -> Tensor:

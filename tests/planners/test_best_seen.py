@@ -1,10 +1,12 @@
-"""``BestSeen`` with keep = 1: the lowest cost over all iterations, ties to the earliest, and the cost trace."""
+"""``BestSeen`` with keep = 1: the lowest cost over all iterations, ties to the earliest, the cost trace, and
+the check of non-finite (+inf) costs."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 
-from worldplan.planners.sampling import BestSeen
+from worldplan.planners.sampling import BestSeen, NonFiniteCostError
 
 
 def _candidates(values: list[list[float]]) -> torch.Tensor:
@@ -32,8 +34,18 @@ def test_ties_go_to_the_earliest_iteration_then_the_first_candidate() -> None:
     assert tied.result()[0].item() == 10.0
 
 
-def test_an_episode_with_only_infinite_costs_gets_its_first_candidate() -> None:
+def test_an_episode_with_only_infinite_costs_is_named_in_the_error() -> None:
     seen = BestSeen(keep=1)
-    seen.add(_candidates([[10.0, 11.0]]), torch.full((1, 2), float("inf")))
-    best, costs, trace = seen.result()
-    assert best.item() == 10.0 and costs.item() == float("inf") and trace.tolist() == [[float("inf")]]
+    seen.add(_candidates([[10.0, 11.0], [20.0, 21.0]]), torch.tensor([[float("inf"), 1.0], [float("inf")] * 2]))
+    with pytest.raises(NonFiniteCostError, match=r"episodes \[1\] \(all 2 candidates"):
+        seen.result()
+
+
+def test_infinite_costs_are_never_the_best_and_are_counted(caplog: pytest.LogCaptureFixture) -> None:
+    seen = BestSeen(keep=1)
+    seen.add(_candidates([[10.0, 11.0]]), torch.tensor([[float("inf"), 3.0]]))
+    seen.add(_candidates([[12.0, 13.0]]), torch.tensor([[float("inf"), float("inf")]]))
+    with caplog.at_level("WARNING"):
+        best, costs, trace = seen.result()
+    assert best.item() == 11.0 and costs.item() == 3.0 and trace.tolist() == [[3.0, 3.0]]
+    assert "3 non-finite costs out of 4" in caplog.text
