@@ -184,3 +184,14 @@ def test_extra_overrides_come_after_the_common_ones_and_before_the_stage_own(tmp
     assert overrides == [*common, "train.proprio=true", *finetune.overrides]
     assert relevant_overrides("finetune", overrides)["train.proprio"] == "true"  # a variant re-runs fine-tunes
     assert "train.proprio" not in relevant_overrides("collect", overrides)  # and keeps its datasets
+
+
+def test_init_overrides_change_only_that_inits_finetunes(tmp_path: Path) -> None:
+    bench = _bench(tmp_path, 'benchmark.init_overrides.pretrained=["train.mode=actions"]')
+    stages = all_stages(bench)
+    finetunes = {s.output.name: s for s in stages if s.kind == "finetune"}  # pretrained-n2-s0, scratch-n2-s0, ...
+    for name, stage in finetunes.items():
+        assert ("train.mode=actions" in stage.overrides) == name.startswith("pretrained"), name
+    assert not any("train.mode=actions" in s.overrides for s in stages if s.kind != "finetune")
+    plain = {s.output.name: s.overrides for s in all_stages(_bench(tmp_path)) if s.kind == "finetune"}
+    assert all(plain[name] == s.overrides for name, s in finetunes.items() if name.startswith("scratch"))

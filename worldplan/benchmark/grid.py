@@ -108,12 +108,14 @@ def _val_fraction(bench: DictConfig) -> float:
 
 
 def finetune_stage(bench: DictConfig, env: str, init: str, size: int, seed: int) -> Stage:
-    """One fine-tuning run; scratch and pretrained differ only in ``init``."""
+    """One fine-tuning run; scratch and pretrained differ only in ``init`` and that init's
+    ``benchmark.init_overrides`` (say the pretrained model's action blocks trained alone)."""
     root, name = env_root(bench, env), finetune_name(init, size, seed)
     pretrained = pretrained_dir(bench, env)
     overrides = (*_base(bench, env, seed), f"train.init={init}", f"train.finetune.episodes={size}",
                  f"train.val_fraction={_val_fraction(bench)}", f"train.finetune.pretrained={pretrained}",
-                 f"train.finetune.out={root}/checkpoints/{name}", f"train.finetune.run_dir={root}/train/{name}")
+                 f"train.finetune.out={root}/checkpoints/{name}", f"train.finetune.run_dir={root}/train/{name}",
+                 *init_overrides(bench, init))
     inputs = (root / "data/train", *((pretrained,) if init == "pretrained" else ()))
     return Stage("finetune", env, overrides, root / f"checkpoints/{name}/metrics.json", inputs=inputs,
                  products=(MODEL_FILE,))
@@ -182,10 +184,20 @@ def sweep_stages(bench: DictConfig) -> list[Stage]:
     return stages
 
 
+def init_overrides(bench: DictConfig, init: str) -> tuple[str, ...]:
+    """The overrides ``benchmark.init_overrides.<init>`` adds to that init's fine-tuning stages."""
+    return _listed(bench, "init_overrides", init)
+
+
 def planner_choice(bench: DictConfig, planner: str) -> tuple[str, ...]:
     """``planner=<name>`` and that planner's budget overrides (``benchmark.planner_overrides.<name>``)."""
-    own = (bench.get("planner_overrides") or {}).get(planner) or []
-    return (f"planner={planner}", *OmegaConf.to_container(OmegaConf.create(list(own)), resolve=True))
+    return (f"planner={planner}", *_listed(bench, "planner_overrides", planner))
+
+
+def _listed(bench: DictConfig, mapping: str, key: str) -> tuple[str, ...]:
+    """``benchmark.<mapping>.<key>`` as a tuple of overrides (empty where the mapping or key is unset)."""
+    own = (bench.get(mapping) or {}).get(key) or []
+    return tuple(OmegaConf.to_container(OmegaConf.create(list(own)), resolve=True))
 
 
 def _baseline_episodes(bench: DictConfig) -> tuple[str, ...]:
