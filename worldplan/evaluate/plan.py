@@ -41,6 +41,7 @@ from worldplan.models.decoder import read_decoder_meta
 from worldplan.models.hub import is_hub_ref
 from worldplan.planners import RandomPlanner, build_planner
 from worldplan.planners.base import Planner
+from worldplan.provenance import git_commit
 
 logger = logging.getLogger(__name__)
 
@@ -281,6 +282,7 @@ def protocol_record(cfg: DictConfig, env: EnvInfo, setup: EvalSetup, planner: di
                   "init": train.get("init"), "train_episodes": len(train.get("train_episodes") or []) or None,
                   "checkpoint_meta": setup.checkpoint_meta},
         "encoder": setup.encoder_identity, "device": cfg.device, "worldplan_version": worldplan.__version__,
+        "git_commit": git_commit(),
     }
 
 

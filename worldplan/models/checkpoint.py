@@ -27,7 +27,6 @@ import logging
 import os
 import re
 import shutil
-import subprocess
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
@@ -45,6 +44,7 @@ from worldplan.models.hub import fetch_folder, is_hub_ref, upload_folder
 from worldplan.models.predictor import Predictor
 from worldplan.models.weights import read_safetensors
 from worldplan.models.world_model import DataWindow, WorldModel
+from worldplan.provenance import git_commit
 
 logger = logging.getLogger(__name__)
 
@@ -61,16 +61,6 @@ class CheckpointError(ValueError):
     """A path is not a worldplan checkpoint, or its weights do not fit the model being loaded."""
 
 
-def _git_commit() -> str | None:
-    root = Path(worldplan.__file__).resolve().parent.parent
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    commit = out.stdout.strip()
-    return commit if out.returncode == 0 and commit else None
-
-
 def _stats(model: WorldModel, name: str) -> dict[str, list[float]] | None:
     mean = getattr(model, f"{name}_mean", None)
     return None if mean is None else {"mean": mean.tolist(), "std": getattr(model, f"{name}_std").tolist()}
@@ -84,7 +74,7 @@ def checkpoint_meta(model: WorldModel, meta: Mapping[str, Any]) -> dict[str, Any
     enc = model.encoder
     return {
         "format": FORMAT, "format_version": FORMAT_VERSION, "worldplan_version": worldplan.__version__,
-        "git_commit": _git_commit(), "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "git_commit": git_commit(), "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "predictor": model.predictor.arch, "encoder": None if enc is None else enc.settings,
         "encoder_identity": None if enc is None else enc.identity(),
         "encoder_in_file": enc is not None and enc.identity()["weights"] == "random",
