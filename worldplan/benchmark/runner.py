@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import logging.handlers
 import multiprocessing
 import os
 import time
@@ -18,6 +19,7 @@ from pathlib import Path
 import torch
 from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
 
 from worldplan.atomic import write_json_atomic
 from worldplan.benchmark.grid import STAGE_RECORD, Stage, all_stages, relevant_overrides, stage_overrides
@@ -123,7 +125,8 @@ def run_benchmark(bench: DictConfig, *, progress: bool = True) -> dict[str, floa
         raise ValueError(f"benchmark.jobs={jobs}: use 1 (stages in this process) or more worker processes")
     logger.info("benchmark %s: %d stages, %d done or not needed", bench.name, len(stages), len(stages) - len(todo))
     seconds: dict[str, float] = {}
-    with tqdm(total=len(todo), desc=f"benchmark {bench.name}", unit="stage", disable=not progress) as bar:
+    with tqdm(total=len(todo), desc=f"benchmark {bench.name}", unit="stage", disable=not progress) as bar, \
+            logging_redirect_tqdm():  # log lines (the workers' too) print above the bar, never inside it
         if jobs == 1:
             for stage in todo:
                 bar.set_postfix_str(_label(stage))
@@ -135,10 +138,21 @@ def run_benchmark(bench: DictConfig, *, progress: bool = True) -> dict[str, floa
     return seconds
 
 
-def _worker_init(threads: int) -> None:
-    """A worker process: its share of the cores, and the CLI's log format."""
+def _worker_init(threads: int, log_queue: multiprocessing.Queue) -> None:
+    """A worker process: its share of the cores; its log records go to the main process (``_forward_logs``)."""
     torch.set_num_threads(threads)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    root = logging.getLogger()
+    root.handlers = [logging.handlers.QueueHandler(log_queue)]
+    root.setLevel(logging.INFO)
+
+
+def _forward_logs(log_queue: multiprocessing.Queue) -> logging.handlers.QueueListener:
+    """Started in the main process: hands the workers' records to its root handlers (the progress bar's,
+    under ``logging_redirect_tqdm``), so two workers' lines never interleave mid-line with the bar."""
+    handlers = logging.getLogger().handlers or [logging.StreamHandler()]
+    listener = logging.handlers.QueueListener(log_queue, *handlers, respect_handler_level=True)
+    listener.start()
+    return listener
 
 
 def _run_in_worker(bench: dict, stage: Stage) -> float:
@@ -146,28 +160,40 @@ def _run_in_worker(bench: dict, stage: Stage) -> float:
 
 
 def _run_parallel(bench: DictConfig, todo: list[Stage], jobs: int, bar: tqdm) -> list[tuple[Stage, float]]:
-    """Run ``todo`` on ``jobs`` spawned processes, in its order, each stage once none of the stages it reads
-    is unfinished; threads per process: ``OMP_NUM_THREADS`` if set, else cores // jobs. Returns
-    (stage, seconds) as they finished; a failed stage stops the run (stages running finish first)."""
+    """Run ``todo`` on ``jobs`` spawned processes (`_schedule`); threads per process: ``OMP_NUM_THREADS`` if
+    set, else cores // jobs. Their log records print in this process (`_forward_logs`)."""
     threads = int(os.environ.get("OMP_NUM_THREADS") or max(1, (os.cpu_count() or 1) // jobs))
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no forked torch thread pools
+    log_queue = context.Queue()
+    listener = _forward_logs(log_queue)
+    try:
+        with ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_init,
+                                 initargs=(threads, log_queue)) as pool:
+            return _schedule(pool, bench, todo, jobs, bar)
+    finally:
+        listener.stop()  # after the workers exit: their last records are printed
+
+
+def _schedule(pool: ProcessPoolExecutor, bench: DictConfig, todo: list[Stage], jobs: int,
+              bar: tqdm) -> list[tuple[Stage, float]]:
+    """Submit ``todo`` in its order, each stage once none of the stages it reads is unfinished. Returns
+    (stage, seconds) as they finished; a failed stage stops the run (stages running finish first)."""
     plain = OmegaConf.to_container(bench, resolve=True)
     unfinished = {stage.output for stage in todo}
     waiting, running, finished = list(todo), {}, []
-    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no forked torch thread pools
-    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_init, initargs=(threads,)) as pool:
-        while waiting or running:
-            for stage in [s for s in waiting if not unfinished.intersection(s.inputs)][: jobs - len(running)]:
-                waiting.remove(stage)
-                running[pool.submit(_run_in_worker, plain, stage)] = stage
-            if not running:
-                raise RuntimeError(f"benchmark stages wait on each other: {[_label(s) for s in waiting]}")
-            bar.set_postfix_str(", ".join(_label(s) for s in running.values()))
-            done, _ = wait(list(running), return_when=FIRST_COMPLETED)
-            for future in done:
-                stage = running.pop(future)
-                finished.append((stage, _result(future, running)))
-                unfinished.discard(stage.output)
-                bar.update(1)
+    while waiting or running:
+        for stage in [s for s in waiting if not unfinished.intersection(s.inputs)][: jobs - len(running)]:
+            waiting.remove(stage)
+            running[pool.submit(_run_in_worker, plain, stage)] = stage
+        if not running:
+            raise RuntimeError(f"benchmark stages wait on each other: {[_label(s) for s in waiting]}")
+        bar.set_postfix_str(", ".join(_label(s) for s in running.values()))
+        done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+        for future in done:
+            stage = running.pop(future)
+            finished.append((stage, _result(future, running)))
+            unfinished.discard(stage.output)
+            bar.update(1)
     return finished
 
 
