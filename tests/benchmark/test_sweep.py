@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -35,7 +36,7 @@ def test_unknown_planner_and_tiny_budget_are_refused() -> None:
         budget_overrides("cem", 10)
 
 
-def test_tiny_sweep_plans_every_planner_on_the_same_tasks(tmp_path: Path) -> None:
+def test_tiny_sweep_plans_every_planner_on_the_same_tasks(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     grid = compose("config", ["preset=tiny", f"benchmark.out={tmp_path / 'grid'}", "benchmark.planners=[cem]",
                               "benchmark.sizes=[2]", "benchmark.inits=[scratch]", "benchmark.baselines=[]"]).benchmark
     run_benchmark(grid, progress=False)
@@ -45,7 +46,10 @@ def test_tiny_sweep_plans_every_planner_on_the_same_tasks(tmp_path: Path) -> Non
                                "benchmark.sweep.budgets=[80]",
                                'benchmark.overrides=["preset=tiny","planner.horizon=3"]']
                       ).benchmark
-    assert run_benchmark(sweep, progress=False).keys() == {"plan"}
+    with caplog.at_level(logging.INFO, logger="worldplan.benchmark.runner"):
+        assert run_benchmark(sweep, progress=False).keys() == {"plan"}
+    finished = [r.getMessage() for r in caplog.records if "done in" in r.getMessage()]
+    assert len(finished) == 2 and finished[-1].startswith("plan wall gd-b80-scratch-n2-s0: done in")  # a line each
     write_report(tmp_path / "sweep", all_stages(sweep), sweep_reference="cem")
     episodes = [json.loads(line) for line in (tmp_path / "sweep/episodes.jsonl").read_text().splitlines()]
     tasks = {p: [e["task_seed"] for e in episodes if e["planner"] == p] for p in ("cem", "gd")}

@@ -125,13 +125,15 @@ def run_benchmark(bench: DictConfig, *, progress: bool = True) -> dict[str, floa
         raise ValueError(f"benchmark.jobs={jobs}: use 1 (stages in this process) or more worker processes")
     logger.info("benchmark %s: %d stages, %d done or not needed", bench.name, len(stages), len(stages) - len(todo))
     seconds: dict[str, float] = {}
-    with tqdm(total=len(todo), desc=f"benchmark {bench.name}", unit="stage", disable=not progress) as bar, \
-            logging_redirect_tqdm():  # log lines (the workers' too) print above the bar, never inside it
+    # the bar only on a terminal (disable=None); a log file gets one line per finished stage (`_finished`)
+    with tqdm(total=len(todo), desc=f"benchmark {bench.name}", unit="stage", disable=None if progress else True
+              ) as bar, logging_redirect_tqdm():  # log lines (the workers' too) print above the bar, never inside it
         if jobs == 1:
-            for stage in todo:
+            for count, stage in enumerate(todo, start=1):
                 bar.set_postfix_str(_label(stage))
-                seconds[stage.kind] = seconds.get(stage.kind, 0.0) + run_stage(bench, stage)
-                bar.update(1)
+                spent = run_stage(bench, stage)
+                seconds[stage.kind] = seconds.get(stage.kind, 0.0) + spent
+                _finished(bar, stage, spent, count)
         else:
             for stage, spent in _run_parallel(bench, todo, jobs, bar):
                 seconds[stage.kind] = seconds.get(stage.kind, 0.0) + spent
@@ -193,8 +195,14 @@ def _schedule(pool: ProcessPoolExecutor, bench: DictConfig, todo: list[Stage], j
             stage = running.pop(future)
             finished.append((stage, _result(future, running)))
             unfinished.discard(stage.output)
-            bar.update(1)
+            _finished(bar, stage, finished[-1][1], len(finished))
     return finished
+
+
+def _finished(bar: tqdm, stage: Stage, spent: float, count: int) -> None:
+    """Advance the bar and log the stage as the ``count``-th of the run to finish."""
+    bar.update(1)
+    logger.info("%s: done in %.0f s (%d of %d)", _label(stage), spent, count, bar.total)
 
 
 def _result(future: Future, running: dict[Future, Stage]) -> float:
