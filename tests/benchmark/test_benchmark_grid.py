@@ -47,6 +47,17 @@ def test_shared_pretraining_serves_every_env(tmp_path: Path) -> None:
         assert pretrain.output in finetune.inputs
 
 
+def test_finetune_envs_keep_every_corpus_in_the_shared_pretraining(tmp_path: Path) -> None:
+    bench = _bench(tmp_path, "benchmark.envs=[wall,pointmaze]", "benchmark.pretrain_sources=all_envs",
+                   "benchmark.finetune_envs=[wall]")
+    stages = all_stages(bench)
+    (pretrain,) = [s for s in stages if s.kind == "pretrain"]
+    assert set(pretrain.inputs) == {tmp_path / "wall/data/pretrain", tmp_path / "pointmaze/data/pretrain"}
+    assert {s.env for s in stages if s.kind in ("finetune", "plan")} == {"wall"}
+    with pytest.raises(ValueError, match="finetune_envs has \\['reacher'\\]"):
+        all_stages(_bench(tmp_path, "benchmark.envs=[wall]", "benchmark.finetune_envs=[reacher]"))
+
+
 def test_oracle_runs_only_where_asked(tmp_path: Path) -> None:
     bench = _bench(tmp_path, "benchmark.envs=[wall,pointmaze]", "benchmark.baselines=[oracle]",
                    "benchmark.oracle_envs=[wall]", "benchmark.oracle_planners=[mppi]", "benchmark.baseline_episodes=3")

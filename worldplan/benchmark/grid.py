@@ -215,11 +215,22 @@ def all_stages(bench: DictConfig) -> list[Stage]:
         return sweep_stages(bench)
     if bench.pretrain_sources not in ("own_env", SHARED):
         raise ValueError(f"benchmark.pretrain_sources={bench.pretrain_sources!r}: use own_env or {SHARED}")
+    model_envs = finetune_envs(bench)
     if bench.pretrain_sources == SHARED:
         shared = [s for env in bench.envs for s in collect_stages(bench, env)] + [pretrain_stage(bench, SHARED)]
-        return shared + [s for env in bench.envs for s in model_stages(bench, env)]
-    return [s for env in bench.envs
+        return shared + [s for env in model_envs for s in model_stages(bench, env)]
+    return [s for env in model_envs
             for s in (*collect_stages(bench, env), pretrain_stage(bench, env), *model_stages(bench, env))]
+
+
+def finetune_envs(bench: DictConfig) -> list[str]:
+    """The envs whose models are fine-tuned and planned: ``benchmark.finetune_envs``, or every env if unset.
+    With ``pretrain_sources=all_envs`` the others still give the shared pretraining their corpus."""
+    chosen = list(bench.get("finetune_envs") or bench.envs)
+    unknown = [env for env in chosen if env not in bench.envs]
+    if unknown:
+        raise ValueError(f"benchmark.finetune_envs has {unknown}, not in benchmark.envs={list(bench.envs)}")
+    return chosen
 
 
 # Config groups each stage kind reads: a change elsewhere (say the planner budget) leaves finished data
