@@ -117,7 +117,8 @@ def test_a_resumed_run_skips_what_only_finished_stages_needed(tmp_path: Path) ->
 def test_a_stage_is_compared_only_by_the_settings_it_reads(tmp_path: Path) -> None:
     overrides = ["encoder.image_size=56", "planner.iterations=5", "++train.pretrain.steps=5", "data.steps=9", "seed=1"]
     assert relevant_overrides("collect", overrides) == {"data.steps": "9", "seed": "1"}
-    assert relevant_overrides("finetune", overrides) == {"encoder.image_size": "56", "train.pretrain.steps": "5",
+    assert relevant_overrides("finetune", overrides) == {"encoder.image_size": "56", "seed": "1"}
+    assert relevant_overrides("pretrain", overrides) == {"encoder.image_size": "56", "train.pretrain.steps": "5",
                                                          "seed": "1"}
     assert relevant_overrides("plan", [*overrides, "seed=2"])["seed"] == "2"  # the last override of a key wins
     assert relevant_overrides("plan", overrides[::-1]) == relevant_overrides("plan", overrides)
@@ -185,6 +186,13 @@ def test_two_jobs_run_the_tiny_grid_to_the_same_results_as_one(tmp_path: Path,
         episodes = [json.loads(line) for line in (tmp_path / name / "episodes.jsonl").read_text().splitlines()]
         outcomes.append([(e["model"], e["task_seed"], e["success"]) for e in episodes])
     assert outcomes[0] == outcomes[1]
+
+
+def test_a_training_stage_ignores_the_other_stages_settings_so_a_pretraining_variant_keeps_the_finetunes() -> None:
+    overrides = ["train.steps=7", "train.pretrain.feature_stats=per_source", "train.finetune.episodes=30"]
+    assert relevant_overrides("finetune", overrides) == {"train.steps": "7", "train.finetune.episodes": "30"}
+    assert relevant_overrides("pretrain", overrides) == {"train.steps": "7",
+                                                         "train.pretrain.feature_stats": "per_source"}
 
 
 def test_extra_overrides_come_after_the_common_ones_and_before_the_stage_own(tmp_path: Path) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
 
 from worldplan.data.windows import Track
-from worldplan.train.feature_stats import MIN_STD, STD_FLOOR, feature_statistics
+from worldplan.train.feature_stats import MIN_STD, STD_FLOOR, feature_statistics, standardize_per_source
 
 
 def _tracks(seed: int = 0) -> list[Track]:
@@ -55,3 +57,26 @@ def test_no_frames_or_an_unknown_mode_is_an_error() -> None:
         feature_statistics([], "patch")
     with pytest.raises(ValueError, match="'patch' or 'channel'"):
         feature_statistics(_tracks(), "none")
+
+
+def _frames(tracks: list[Track]) -> np.ndarray:
+    return np.concatenate([np.asarray(track.z, dtype=np.float64) for track in tracks])
+
+
+def test_per_source_standardisation_gives_every_source_zero_mean_and_unit_std_where_pooled_would_not() -> None:
+    small = _tracks(0)
+    large = [replace(t, z=(np.asarray(t.z, np.float32) * 10 + 50).astype(np.float16)) for t in _tracks(1)]
+    tracks = standardize_per_source([*small, *large], [len(small), len(large)], "patch")
+    for source in (tracks[:3], tracks[3:]):
+        np.testing.assert_allclose(_frames(source).mean(0), 0.0, atol=1e-2)
+        np.testing.assert_allclose(_frames(source).std(0), 1.0, rtol=1e-2)
+    pooled_mean, pooled_std = feature_statistics([*small, *large], "patch")
+    assert np.abs((_frames(small) - pooled_mean.numpy()) / pooled_std.numpy()).mean(0).min() > 0.5
+    window = tracks[4].z[np.array([0, 2])]
+    assert window.shape == (2, 4, 3) and window.dtype == np.float16 and len(tracks[4].z) == len(large[1].z)
+    np.testing.assert_array_equal(np.asarray(small[0].z), np.asarray(_tracks(0)[0].z))  # the cache is not touched
+
+
+def test_per_source_items_must_account_for_every_track() -> None:
+    with pytest.raises(ValueError, match="3 tracks but the sources list 4"):
+        standardize_per_source(_tracks(), [2, 2], "patch")

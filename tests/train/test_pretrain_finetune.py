@@ -141,3 +141,30 @@ def test_a_finetune_record_names_its_env_and_absolute_dataset_so_a_moved_dataset
     assert record["dataset"] == str(workdir.resolve() / "data" / "train")
     (workdir / "data" / "train").rename(workdir / "data" / "moved")
     assert checkpoint_env({"train": record}) == (dataset.meta.env_id, dataset.meta.env_kwargs)
+
+
+def test_per_source_pretraining_keeps_the_identity_and_its_finetune_takes_its_envs_statistics(
+    tiny_cfg: Callable, workdir: Path
+) -> None:
+    sources = f"train.pretrain.sources=[{workdir}/data/pretrain,{workdir}/data/train]"
+    pretrain(tiny_cfg(sources, "train.pretrain.feature_stats=per_source"))
+    out = workdir / "checkpoints" / "pretrain"
+    corpus = load_world_model(out, with_encoder=False).predictor
+    assert not corpus.feature_mean.any() and torch.equal(corpus.feature_std, torch.ones_like(corpus.feature_std))
+    assert json.loads((out / "meta.json").read_text())["train"]["feature_stats"] == "per_source"
+    pre = prepare(tiny_cfg("train.init=pretrained"), init_distributed("cpu"))
+    mean, std = feature_statistics(pre.train_windows.tracks, "patch")
+    torch.testing.assert_close(pre.model.predictor.feature_mean, mean)
+    torch.testing.assert_close(pre.model.predictor.feature_std, std)
+
+
+@pytest.mark.parametrize(("overrides", "message"), [
+    (["train.pretrain.feature_stats=bogus"], r"feature_stats must be one of \('pooled', 'per_source'\); got 'bogus'"),
+    (["train.pretrain.feature_stats=per_source", "predictor.feature_norm=none"], "feature_norm is none"),
+])
+def test_bad_feature_statistics_settings_are_refused_before_any_training(
+    tiny_cfg: Callable, workdir: Path, overrides: list[str], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        pretrain(tiny_cfg(*overrides))
+    assert not (workdir / "checkpoints").exists()

@@ -240,6 +240,9 @@ READS = {"collect": ("env", "data", "seed", "workdir", "preset"),
          "finetune": ("env", "encoder", "predictor", "train", "seed", "workdir", "preset", "device")}
 # Keys that change what a stage shows or logs, never what it produces: toggling them keeps finished stages.
 DISPLAY_ONLY = ("train.progress", "train.tensorboard", "train.wandb", "train.log_every")
+# The other training stage's settings, inside the train group both read: a pretraining never reads train.finetune.*,
+# a fine-tune never train.pretrain.* (it reads the pretrained checkpoint, by its path).
+OTHER_STAGE = {"pretrain": ("train.finetune.",), "finetune": ("train.pretrain.",)}
 
 
 def _group(override: str) -> str:
@@ -251,12 +254,13 @@ def relevant_overrides(kind: str, overrides: list[str]) -> dict[str, str]:
     """The settings a stage of ``kind`` depends on, as the config they make: key -> value, the last
     override of a key winning (so moving a key between the common and a stage's own overrides, or
     reordering distinct keys, changes nothing; what its record is compared by). ``DISPLAY_ONLY`` keys
-    are left out."""
-    groups = READS.get(kind)
+    and the other training stage's (``OTHER_STAGE``) are left out."""
+    groups, other_stage = READS.get(kind), OTHER_STAGE.get(kind, ())
     effective = {}
     for override in overrides:
         key, _, value = override.lstrip("+~").partition("=")
-        if (groups is None or _group(override) in groups) and key not in DISPLAY_ONLY:
+        if ((groups is None or _group(override) in groups) and key not in DISPLAY_ONLY
+                and not key.startswith(other_stage)):
             effective[key] = value
     return effective
 

@@ -301,8 +301,9 @@ def load_world_model(path: str | Path, *, device: str | torch.device = "cpu", wi
     return model.eval()
 
 
-def load_pretrained_weights(model: WorldModel, path: str | Path) -> None:
-    """Initialise ``model``'s predictor from an (action-free) pretrained checkpoint for fine-tuning.
+def load_pretrained_weights(model: WorldModel, path: str | Path) -> dict:
+    """Initialise ``model``'s predictor from an (action-free) pretrained checkpoint for fine-tuning;
+    return the checkpoint's ``meta.json``.
 
     Raises:
         CheckpointError: the checkpoint's encoder features differ from ``model``'s encoder.
@@ -320,4 +321,5 @@ def load_pretrained_weights(model: WorldModel, path: str | Path) -> None:
     state = read_safetensors(path / MODEL_FILE)
     load_pretrained_predictor(model.predictor, {k[len("predictor."):]: v for k, v in state.items()
                                                  if k.startswith("predictor.")})
+    return meta
 

@@ -29,7 +29,7 @@ from worldplan.train.distributed import DistContext
 from worldplan.train.trainer import TrainSettings
 
 # The keys each stage reads under train.<stage>; besides them, the stage may override any trainer knob.
-STAGE_KEYS = {"pretrain": ("sources", "clip_frames", "stride_seconds", "out", "run_dir"),
+STAGE_KEYS = {"pretrain": ("sources", "clip_frames", "stride_seconds", "feature_stats", "out", "run_dir"),
               "finetune": ("dataset", "episodes", "pretrained", "out", "run_dir")}
 STAGE_OVERRIDABLE = {f.name for f in fields(TrainSettings)} - {"seed"}
 

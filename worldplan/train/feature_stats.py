@@ -5,12 +5,18 @@ Axis legend: F frames of a track, P patches, D feature size.
 Computed once per run, in float64, streaming over the tracks' cached features. Pretraining
 computes them on its corpus; fine-tuning from scratch on its training episodes; fine-tuning from a
 pretrained checkpoint inherits the checkpoint's (the pretrained weights expect them).
+
+Pretraining on several sources (``train.pretrain.feature_stats=per_source``) can instead standardise
+each source by its own statistics as its frames are read (``standardize_per_source``), so that one
+env's small changes are not drowned by the differences between envs; its predictor keeps the identity
+statistics, and fine-tuning from it computes its env's statistics on its training episodes, as scratch does.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -18,10 +24,12 @@ import torch
 from worldplan.data.windows import Track
 from worldplan.models.predictor import Predictor
 
-__all__ = ["STD_FLOOR", "feature_statistics", "standardize_predictor"]
+__all__ = ["FEATURE_STATS", "STD_FLOOR", "StandardizedFeatures", "feature_statistics", "standardize_per_source",
+           "standardize_predictor"]
 
 STD_FLOOR = 0.1  # a std below this fraction of the mean std is raised to it (never-changing features)
 MIN_STD = 1e-6  # the floor when no feature changes at all
+FEATURE_STATS = ("pooled", "per_source")  # train.pretrain.feature_stats
 
 log = logging.getLogger(__name__)
 
@@ -62,3 +70,43 @@ def standardize_predictor(predictor: Predictor, tracks: Sequence[Track]) -> None
     mean, std = feature_statistics(tracks, mode)
     predictor.set_feature_statistics(mean, std)
     log.info("feature statistics (%s) from %d tracks: median std %.4g", mode, len(tracks), float(std.median()))
+
+
+class StandardizedFeatures:
+    """A track's (F, P, D) features, standardised by (P, D) ``mean`` and ``std`` as frames are read.
+
+    Reads like the cached array it wraps (``len``, indexing, ``np.asarray``; the same dtype), so the
+    standardised corpus is never held in memory: only the frames of a batch are transformed.
+    """
+
+    def __init__(self, z: np.ndarray, mean: torch.Tensor, std: torch.Tensor) -> None:
+        self.z, self.mean, self.std = z, mean.numpy(), std.numpy()
+
+    def __len__(self) -> int:
+        return len(self.z)
+
+    def __getitem__(self, index) -> np.ndarray:
+        return ((np.asarray(self.z[index], dtype=np.float32) - self.mean) / self.std).astype(self.z.dtype)
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        return self[:] if dtype is None else self[:].astype(dtype)
+
+
+def standardize_per_source(tracks: Sequence[Track], items: Sequence[int], mode: str) -> list[Track]:
+    """``tracks`` with each source's features standardised by that source's statistics.
+
+    Args:
+        tracks: the tracks of every source, source after source.
+        items: how many of ``tracks`` each source gave, in order (they sum to ``len(tracks)``).
+        mode: ``patch`` or ``channel``, as ``feature_statistics``.
+    """
+    if sum(items) != len(tracks):
+        raise ValueError(f"{len(tracks)} tracks but the sources list {sum(items)} items")
+    standardized, start = [], 0
+    for count in items:
+        source = tracks[start : start + count]
+        mean, std = feature_statistics(source, mode)
+        log.info("feature statistics (%s) of source %s..: median std %.4g", mode, source[0].name, float(std.median()))
+        standardized += [replace(track, z=StandardizedFeatures(track.z, mean, std)) for track in source]
+        start += count
+    return standardized

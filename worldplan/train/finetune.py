@@ -113,15 +113,19 @@ def initialise(
     model: WorldModel, encoder: FrozenEncoder, *, init: str, pretrained: str | Path, tracks: list[Track]
 ) -> None:
     """Apply ``init``: load the pretrained predictor (action blocks untouched, feature statistics
-    included) or keep the random one and take the feature statistics of the training ``tracks``."""
+    included) or keep the random one and take the feature statistics of the training ``tracks``.
+    A checkpoint pretrained with per-source statistics has none of this env's: they are taken from
+    ``tracks`` too."""
     if init == "scratch":
         standardize_predictor(model.predictor, tracks)
-    else:
-        if not is_hub_ref(pretrained) and not Path(pretrained).exists():
-            raise FileNotFoundError(f"no pretrained checkpoint at {pretrained}: run `worldplan pretrain` first, "
-                                    "point train.finetune.pretrained at one, or use train.init=scratch")
-        load_pretrained_weights(with_encoder(model, encoder), pretrained)
-        log.info("initialised the predictor from %s (action blocks zero-initialised)", pretrained)
+        return
+    if not is_hub_ref(pretrained) and not Path(pretrained).exists():
+        raise FileNotFoundError(f"no pretrained checkpoint at {pretrained}: run `worldplan pretrain` first, "
+                                "point train.finetune.pretrained at one, or use train.init=scratch")
+    meta = load_pretrained_weights(with_encoder(model, encoder), pretrained)
+    log.info("initialised the predictor from %s (action blocks zero-initialised)", pretrained)
+    if (meta.get("train") or {}).get("feature_stats") == "per_source":
+        standardize_predictor(model.predictor, tracks)
 
 
 def _windows(dataset: EpisodeDataset, cache: Any, ids: list[int], *, length: int, stride: int, seed: int,

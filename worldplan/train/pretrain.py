@@ -6,7 +6,9 @@ Clips of ``train.pretrain.clip_frames`` frames are cut from every source in
 ``train.pretrain.sources`` (episode datasets, whose actions are ignored, and video folders), at a
 frame stride drawn per clip so that the time between frames lies in ``stride_seconds``; the
 timestamps follow, so the predictor learns to predict at variable frame rates. All frames of a clip
-are predicted in parallel (block-causal), with smooth-L1 (beta 0.1) against the cached features.
+are predicted in parallel (block-causal), with smooth-L1 (beta 0.1) against the cached features,
+standardised by the whole corpus's statistics or, with ``train.pretrain.feature_stats=per_source``, by
+each source's own (see ``feature_stats``).
 Writes the action-free checkpoint to ``train.pretrain.out`` and the trainer's state to
 ``train.pretrain.run_dir``.
 """
@@ -18,11 +20,11 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from worldplan.data.windows import WindowDataset
+from worldplan.data.windows import Track, WindowDataset
 from worldplan.models.encoder import FrozenEncoder
 from worldplan.train.build import build_model, checkpoint_saver, data_window, save_run_config, settings_for
 from worldplan.train.distributed import DistContext, init_distributed, shutdown
-from worldplan.train.feature_stats import standardize_predictor
+from worldplan.train.feature_stats import FEATURE_STATS, standardize_per_source, standardize_predictor
 from worldplan.train.objective import NextFrameObjective
 from worldplan.train.sources import pretrain_tracks
 from worldplan.train.trainer import Trainer, TrainResult
@@ -43,20 +45,24 @@ def pretrain(cfg: DictConfig) -> TrainResult:
 
 def _pretrain(cfg: DictConfig, ctx: DistContext) -> TrainResult:
     train_cfg, stage = cfg.train, cfg.train.pretrain
+    feature_stats = str(stage.feature_stats)
+    if feature_stats not in FEATURE_STATS:
+        raise ValueError(f"train.pretrain.feature_stats must be one of {FEATURE_STATS}; got {feature_stats!r}")
     encoder = FrozenEncoder.from_config(cfg.encoder, device=ctx.device)
     tracks, sources = pretrain_tracks(
         list(stage.sources), encoder, ctx=ctx, batch_size=int(train_cfg.encode_batch_size),
         progress=bool(train_cfg.progress) and ctx.is_main,
     )
+    model = build_model(cfg.predictor, encoder, window=data_window(train_cfg, fps=tracks[0].fps), seed=int(cfg.seed))
+    tracks = _standardize(model, tracks, [source["items"] for source in sources], feature_stats)
     clips = WindowDataset(
         tracks, length=int(stage.clip_frames), stride_seconds=tuple(float(s) for s in stage.stride_seconds),
         seed=int(cfg.seed),
     )
-    model = build_model(cfg.predictor, encoder, window=data_window(train_cfg, fps=tracks[0].fps), seed=int(cfg.seed))
-    standardize_predictor(model.predictor, tracks)
     settings = settings_for(train_cfg, "pretrain", seed=int(cfg.seed))
     record = {
-        "stage": "pretrain", "sources": sources, "clips": len(clips), "seed": int(cfg.seed),
+        "stage": "pretrain", "sources": sources, "feature_stats": feature_stats, "clips": len(clips),
+        "seed": int(cfg.seed),
         "settings": OmegaConf.to_container(train_cfg, resolve=True),
     }
     out, run_dir = Path(stage.out), Path(stage.run_dir)
@@ -68,3 +74,16 @@ def _pretrain(cfg: DictConfig, ctx: DistContext) -> TrainResult:
         progress=bool(train_cfg.progress),
     )
     return trainer.fit()
+
+
+def _standardize(model, tracks: list[Track], items: list[int], feature_stats: str) -> list[Track]:
+    """Set the predictor's statistics from all ``tracks`` (``pooled``) and return them, or standardise each
+    source's tracks by its own (``per_source``), the predictor keeping the identity."""
+    mode = model.predictor.arch["feature_norm"]
+    if feature_stats == "pooled":
+        standardize_predictor(model.predictor, tracks)
+        return tracks
+    if mode == "none":
+        raise ValueError("train.pretrain.feature_stats=per_source standardises features, but predictor.feature_norm "
+                         "is none: use patch or channel, or feature_stats=pooled")
+    return standardize_per_source(tracks, items, mode)
