@@ -162,9 +162,9 @@ def test_per_source_pretraining_keeps_the_identity_and_its_finetune_takes_its_en
     (["train.pretrain.feature_stats=bogus"], r"feature_stats must be one of \('pooled', 'per_source'\); got 'bogus'"),
     (["train.pretrain.feature_stats=per_source", "predictor.feature_norm=none"], "feature_norm is none"),
 ])
-def test_bad_feature_statistics_settings_are_refused_before_any_training(
+def test_bad_feature_statistics_settings_are_refused_before_any_encoding(
     tiny_cfg: Callable, workdir: Path, overrides: list[str], message: str
 ) -> None:
     with pytest.raises(ValueError, match=message):
         pretrain(tiny_cfg(*overrides))
-    assert not (workdir / "checkpoints").exists()
+    assert not (workdir / "checkpoints").exists() and not (workdir / "data" / "pretrain" / "features").exists()

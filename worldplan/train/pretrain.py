@@ -20,7 +20,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from worldplan.data.windows import Track, WindowDataset
+from worldplan.data.windows import WindowDataset
 from worldplan.models.encoder import FrozenEncoder
 from worldplan.train.build import build_model, checkpoint_saver, data_window, save_run_config, settings_for
 from worldplan.train.distributed import DistContext, init_distributed, shutdown
@@ -45,16 +45,18 @@ def pretrain(cfg: DictConfig) -> TrainResult:
 
 def _pretrain(cfg: DictConfig, ctx: DistContext) -> TrainResult:
     train_cfg, stage = cfg.train, cfg.train.pretrain
-    feature_stats = str(stage.feature_stats)
-    if feature_stats not in FEATURE_STATS:
-        raise ValueError(f"train.pretrain.feature_stats must be one of {FEATURE_STATS}; got {feature_stats!r}")
+    feature_stats = _checked_feature_stats(str(stage.feature_stats), str(cfg.predictor.feature_norm))
     encoder = FrozenEncoder.from_config(cfg.encoder, device=ctx.device)
     tracks, sources = pretrain_tracks(
         list(stage.sources), encoder, ctx=ctx, batch_size=int(train_cfg.encode_batch_size),
         progress=bool(train_cfg.progress) and ctx.is_main,
     )
     model = build_model(cfg.predictor, encoder, window=data_window(train_cfg, fps=tracks[0].fps), seed=int(cfg.seed))
-    tracks = _standardize(model, tracks, [source["items"] for source in sources], feature_stats)
+    if feature_stats == "pooled":
+        standardize_predictor(model.predictor, tracks)
+    else:  # each source by its own statistics as its frames are read; the predictor keeps the identity
+        tracks = standardize_per_source(tracks, [source["items"] for source in sources],
+                                        model.predictor.arch["feature_norm"])
     clips = WindowDataset(
         tracks, length=int(stage.clip_frames), stride_seconds=tuple(float(s) for s in stage.stride_seconds),
         seed=int(cfg.seed),
@@ -76,14 +78,16 @@ def _pretrain(cfg: DictConfig, ctx: DistContext) -> TrainResult:
     return trainer.fit()
 
 
-def _standardize(model, tracks: list[Track], items: list[int], feature_stats: str) -> list[Track]:
-    """Set the predictor's statistics from all ``tracks`` (``pooled``) and return them, or standardise each
-    source's tracks by its own (``per_source``), the predictor keeping the identity."""
-    mode = model.predictor.arch["feature_norm"]
-    if feature_stats == "pooled":
-        standardize_predictor(model.predictor, tracks)
-        return tracks
-    if mode == "none":
+
+def _checked_feature_stats(feature_stats: str, feature_norm: str) -> str:
+    """``train.pretrain.feature_stats``, checked before any source is encoded.
+
+    Raises:
+        ValueError: an unknown value, or ``per_source`` with ``predictor.feature_norm=none``.
+    """
+    if feature_stats not in FEATURE_STATS:
+        raise ValueError(f"train.pretrain.feature_stats must be one of {FEATURE_STATS}; got {feature_stats!r}")
+    if feature_stats == "per_source" and feature_norm == "none":
         raise ValueError("train.pretrain.feature_stats=per_source standardises features, but predictor.feature_norm "
                          "is none: use patch or channel, or feature_stats=pooled")
-    return standardize_per_source(tracks, items, mode)
+    return feature_stats
