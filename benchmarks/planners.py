@@ -11,8 +11,9 @@ gets the same dynamics as ``dynamics(state, u)`` and the cost as ``terminal_stat
 Every planner uses N samples x iterations, initial std 1 and starts from zero actions; CEM and iCEM refit to
 K = 30 elites; iCEM runs with colored noise beta 2, momentum 0.1, 5 elites kept across iterations and a
 constant population; MPPI weights all N samples, at the config temperature 0.5 and at 0.01 (this cost spans
-about [0, 1], so 0.5 weights candidates almost evenly). Where a planner plans several episodes at once
-(ours and stable-worldmodel's), it is also run with B episodes in one call.
+about [0, 1], so 0.5 weights candidates almost evenly); ours refits its std to the weighted samples (TD-MPC2)
+and, in a second row, keeps it fixed (``adapt_std=False``), as both peers' MPPI do. Where a planner plans
+several episodes at once (ours and stable-worldmodel's), it is also run with B episodes in one call.
 
 Timing: one ``plan`` / ``solve`` call (pytorch_mppi: ``iterations`` ``command`` calls), building the planner
 included; each row is warmed up once, then the seeds run round-robin over the rows, so a burst of load from
@@ -78,15 +79,17 @@ class Stats:
 # --- worldplan ---------------------------------------------------------------------------------------------
 
 
-def ours(family: str, budget: tuple[int, int, int], batch: int, temperature: float | None) -> Contender:
-    """Our CEM, iCEM or MPPI; returns the best actions seen (B, H, 2)."""
+def ours(family: str, budget: tuple[int, int, int], batch: int, temperature: float | None,
+         adapt_std: bool = True) -> Contender:
+    """Our CEM, iCEM or MPPI (``adapt_std=False``: MPPI with a fixed std, as both peers); returns the best
+    actions seen (B, H, 2)."""
     samples, iterations, horizon = budget
     elites = min(30, samples // 2)
     cls, extra = {
         "CEM": (CEM, dict(num_elites=elites)),
         "iCEM": (ICEM, dict(num_elites=elites, momentum=0.1, noise_beta=2.0, population_decay=1.0,
                             keep_elites_fraction=KEPT_ELITES / elites)),
-        "MPPI": (MPPI, dict(temperature=temperature)),
+        "MPPI": (MPPI, dict(temperature=temperature, adapt_std=adapt_std)),
     }[family]
 
     def plan(seed: int, timer: CostTimer) -> Tensor:
@@ -94,7 +97,8 @@ def ours(family: str, budget: tuple[int, int, int], batch: int, temperature: flo
                       iterations=iterations, seed=seed, **extra)
         return planner.plan(timer.wrap(clipped_cost), batch_size=batch).actions
 
-    return Contender(f"worldplan {cls.__name__}", family, temperature, batch, iterations, plan)
+    name = f"worldplan {cls.__name__}" + ("" if adapt_std else " (fixed std)")
+    return Contender(name, family, temperature, batch, iterations, plan)
 
 
 # --- measuring ---------------------------------------------------------------------------------------------
@@ -107,6 +111,8 @@ def contenders(budget: tuple[int, int, int], batch: int) -> list[Contender]:
     rows = []
     for family, temperature, b in groups:
         rows.append(ours(family, budget, b, temperature))
+        if family == "MPPI":  # the peers' MPPI keeps its sampling std fixed: the same algorithm, row by row
+            rows.append(ours(family, budget, b, temperature, adapt_std=False))
         if installed(SWM):
             rows.append(swm(family, budget, b, temperature))
         if installed("pytorch_mppi") and family == "MPPI" and b == 1:
@@ -167,16 +173,16 @@ def comparisons(budget_name: str, rows: list[Contender], stats: list[Stats]) -> 
     for row, s in zip(rows, stats):
         groups.setdefault((row.family, row.temperature, row.batch), []).append((row, s))
     for (family, temperature, batch), members in groups.items():
-        mine = [s for row, s in members if row.name.startswith("worldplan")]
+        mine = [(row.name, s.bookkeeping) for row, s in members if row.name.startswith("worldplan")]
         peers = [(s.bookkeeping, row.name) for row, s in members if not row.name.startswith("worldplan")]
-        if not mine or not peers:
+        if not peers:
             continue
         peer_us, peer = min(peers)
-        ours_us = mine[0].bookkeeping
         at = "" if temperature is None else f" T={temperature:g}"
-        verdict = "at most" if ours_us <= peer_us else "ABOVE"
-        lines.append(f"- {budget_name}, {family}{at}, B={batch}: worldplan {ours_us:.0f} µs / iteration, fastest "
-                     f"peer {peer} {peer_us:.0f} µs (ratio {ours_us / peer_us:.2f}, {verdict} the peer's)")
+        for name, ours_us in mine:
+            verdict = "at most" if ours_us <= peer_us else "ABOVE"
+            lines.append(f"- {budget_name}, {family}{at}, B={batch}: {name} {ours_us:.0f} µs / iteration, fastest "
+                         f"peer {peer} {peer_us:.0f} µs (ratio {ours_us / peer_us:.2f}, {verdict} the peer's)")
     return lines
 
 

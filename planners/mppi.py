@@ -12,7 +12,7 @@ import torch
 from torch import Tensor
 
 from worldplan.planners.gaussian import GaussianPlanner
-from worldplan.planners.sampling import top_elites, weighted_mean_std
+from worldplan.planners.sampling import top_elites, weighted_mean, weighted_mean_std
 
 
 class MPPI(GaussianPlanner):
@@ -33,6 +33,9 @@ class MPPI(GaussianPlanner):
         init_std: initial std as a fraction of half the action range.
         min_std, max_std: std floor and ceiling, same units.
         num_elites: weight only the K best candidates (TD-MPC2); None weights all N (classic MPPI).
+        adapt_std: refit the std to the weighted candidates each iteration (TD-MPC2); False keeps it at
+            ``init_std`` (classic MPPI, as pytorch_mppi and stable-worldmodel's MPPISolver), one
+            weighted reduction fewer per iteration.
         seed: seed of the planner's ``torch.Generator``.
         device: where candidates are sampled and costs are expected.
     """
@@ -51,6 +54,7 @@ class MPPI(GaussianPlanner):
         min_std: float = 0.05,
         max_std: float = 2.0,
         num_elites: int | None = None,
+        adapt_std: bool = True,
         seed: int = 0,
         device: str | torch.device = "cpu",
     ) -> None:
@@ -72,14 +76,19 @@ class MPPI(GaussianPlanner):
             raise ValueError(f"num_elites must be None or in [1, num_samples={num_samples}], got {num_elites}")
         self.temperature, self.relative_temperature = temperature, relative_temperature
         self.num_elites = num_samples if num_elites is None else num_elites
+        self.adapt_std = adapt_std
 
     def _refit(self, candidates: Tensor, costs: Tensor, mean: Tensor, std: Tensor) -> tuple[Tensor, Tensor]:
-        """Weighted mean and std of the (elite) candidates; each (B, H, A). +inf costs get weight 0."""
+        """Weighted mean and std of the (elite) candidates (std unchanged without ``adapt_std``); each (B, H, A).
+        +inf costs get weight 0."""
         if self.num_elites == candidates.shape[1]:  # all weighted: no selection needed
             elites, elite_costs = candidates, costs  # (B, N, H, A), (B, N)
         else:
             elites, elite_costs = top_elites(candidates, costs, self.num_elites, ordered=False)  # (B, K, H, A), (B, K)
-        return weighted_mean_std(torch.softmax(self._logits(elite_costs), dim=1), elites)
+        weights = torch.softmax(self._logits(elite_costs), dim=1)  # (B, K)
+        if not self.adapt_std:
+            return weighted_mean(weights, elites), std
+        return weighted_mean_std(weights, elites)
 
     def _logits(self, costs: Tensor) -> Tensor:
         """-costs / temperature (B, K), the range of finite costs first scaled to 1 with ``relative_temperature``.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from worldplan.planners import CEM, MPPI
+from worldplan.planners.sampling import mean_std
 
 # One episode, four candidates of one step and one action dimension: values 0, 1, 2, 3; costs 3, 0, 1, 2.
 CANDIDATES = torch.tensor([0.0, 1.0, 2.0, 3.0]).view(1, 4, 1, 1)  # (B, N, H, A)
@@ -16,6 +17,15 @@ BOUNDS = dict(horizon=1, action_low=[-5.0], action_high=[5.0], num_samples=4)
 def test_cem_refits_to_mean_and_population_std_of_the_elites() -> None:
     mean, std = CEM(num_elites=2, **BOUNDS)._refit(CANDIDATES, COSTS, MEAN, STD)  # elites: 1 and 2
     assert torch.allclose(mean, torch.tensor(1.5)) and torch.allclose(std, torch.tensor(0.5))
+
+
+def test_mean_std_gives_the_population_statistics_whatever_the_batch_size() -> None:
+    samples = torch.randn(3, 7, 2, 2, generator=torch.Generator().manual_seed(0))  # (B, K, H, A)
+    for batch in (samples[:1], samples):  # B = 1 takes the fused form, B > 1 the elementwise one
+        mean, std = mean_std(batch)
+        assert mean.shape == std.shape == (batch.shape[0], 2, 2)
+        assert torch.allclose(mean, batch.mean(dim=1), atol=1e-6)
+        assert torch.allclose(std, (batch - batch.mean(dim=1, keepdim=True)).pow(2).mean(dim=1).sqrt(), atol=1e-6)
 
 
 def test_cem_momentum_blends_old_and_elite_statistics() -> None:
@@ -30,6 +40,12 @@ def test_mppi_weights_are_softmax_of_negative_cost_over_temperature() -> None:
     expected_mean = (weights * CANDIDATES.flatten()).sum()
     expected_std = (weights * (CANDIDATES.flatten() - expected_mean) ** 2).sum().sqrt()
     assert torch.allclose(mean, expected_mean) and torch.allclose(std, expected_std)
+
+
+def test_mppi_without_adapt_std_moves_the_mean_and_keeps_the_std() -> None:
+    mean, std = MPPI(temperature=2.0, adapt_std=False, **BOUNDS)._refit(CANDIDATES, COSTS, MEAN, STD)
+    weights = torch.softmax(-COSTS[0] / 2.0, dim=0)
+    assert torch.allclose(mean, (weights * CANDIDATES.flatten()).sum()) and torch.equal(std, STD)
 
 
 def test_mppi_with_elites_ignores_the_other_candidates() -> None:
