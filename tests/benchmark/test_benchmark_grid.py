@@ -16,6 +16,7 @@ from worldplan.benchmark.report import write_report
 from worldplan.benchmark.runner import STAGE_RECORD, run_benchmark, stages_to_run
 from worldplan.benchmark.snapshot import restore, save
 from worldplan.config import compose
+from worldplan.models.checkpoint import MODEL_FILE
 from worldplan.data.collect import episode_seed
 from worldplan.evaluate.runner import eval_episode_seed
 
@@ -112,6 +113,24 @@ def test_a_resumed_run_skips_what_only_finished_stages_needed(tmp_path: Path) ->
     assert pretrained in todo and scratch not in todo  # the finished evaluation's checkpoint is not remade
     assert {s.kind for s in todo} == {"collect", "pretrain", "finetune", "plan"}
     assert [s.kind for s in stages_to_run(bench, [scratch, scratch_plan])] == []
+
+
+def test_a_stage_nothing_needs_is_not_checked_so_a_process_beside_may_be_writing_it(tmp_path: Path) -> None:
+    bench = _bench(tmp_path, "benchmark.planners=[cem]", "benchmark.sizes=[2]", "benchmark.baselines=[]")
+    stages = all_stages(bench)
+    pretrained_finetune, scratch_finetune = [s for s in stages if s.kind == "finetune"]
+    scratch_plan = [s for s in stages if s.kind == "plan"][1]
+    for stage in (scratch_finetune, scratch_plan):  # finished, with the settings they run with now
+        stage.output.mkdir(parents=True)
+        stage.done_file.write_text("{}")
+        (stage.output / MODEL_FILE).write_text("")
+        (stage.output / STAGE_RECORD).write_text(json.dumps({"overrides": stage_overrides(bench, stage)}))
+    pretrained_finetune.output.mkdir(parents=True)
+    pretrained_finetune.done_file.write_text("{}")  # being written by another process: no record yet
+    (pretrained_finetune.output / MODEL_FILE).write_text("")
+    assert stages_to_run(bench, [pretrained_finetune, scratch_finetune, scratch_plan]) == []
+    with pytest.raises(ValueError, match="made with other settings"):  # where it is needed, it is checked
+        stages_to_run(bench, stages)
 
 
 def test_a_stage_is_compared_only_by_the_settings_it_reads(tmp_path: Path) -> None:

@@ -99,12 +99,16 @@ def stages_to_run(bench: DictConfig, stages: list[Stage]) -> list[Stage]:
     """The unfinished stages that matter: every unfinished plan stage and what it needs, transitively.
 
     A finished evaluation needs no checkpoint and a finished pretraining no corpus, so a run resumed
-    from committed results (evaluations, pretrained checkpoints) does not redo their inputs.
+    from committed results (evaluations, pretrained checkpoints) does not redo their inputs. Every finished
+    stage is checked against the settings it would run with now (``is_done`` raises on a change).
     """
     needed: set[Path] = set()
     todo = []
     for stage in reversed(stages):
-        if is_done(bench, stage) or not (stage.kind == "plan" or stage.output in needed):
+        wanted = stage.kind == "plan" or stage.output in needed
+        if not wanted and not _record_file(stage).exists():
+            continue  # unfinished, or being written by a process beside this one (its record comes last)
+        if is_done(bench, stage) or not wanted:  # a finished stage is still checked against the settings
             continue
         needed.update(stage.inputs)
         todo.append(stage)
