@@ -16,9 +16,9 @@ from worldplan.benchmark.report import write_report
 from worldplan.benchmark.runner import STAGE_RECORD, run_benchmark, stages_to_run
 from worldplan.benchmark.snapshot import restore, save
 from worldplan.config import compose
-from worldplan.models.checkpoint import MODEL_FILE
 from worldplan.data.collect import episode_seed
 from worldplan.evaluate.runner import eval_episode_seed
+from worldplan.models.checkpoint import MODEL_FILE
 
 
 def _bench(out: Path, *overrides: str) -> DictConfig:

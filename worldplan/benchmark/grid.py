@@ -40,6 +40,8 @@ class Stage:
         inputs: directories of other stages' outputs this stage reads.
         products: files beside ``done_file`` that later stages read; a stage whose done file was
             restored without them (results committed without the weights) is not done.
+        ignores: override key prefixes the stage does not read beyond its kind's (``relevant_overrides``):
+            a scratch model's evaluation never reads the pretraining settings.
     """
 
     kind: str
@@ -49,6 +51,7 @@ class Stage:
     cell: dict[str, Any] = field(default_factory=dict)
     inputs: tuple[Path, ...] = ()
     products: tuple[str, ...] = ()
+    ignores: tuple[str, ...] = ()
 
     @property
     def output(self) -> Path:
@@ -123,10 +126,12 @@ def finetune_stage(bench: DictConfig, env: str, init: str, size: int, seed: int)
 
 def plan_stage(bench: DictConfig, env: str, seed: int, name: str, checkpoint: Path, overrides: tuple[str, ...],
                 cell: dict[str, Any]) -> Stage:
+    """One evaluation; a scratch model's ignores ``train.pretrain.*``, so a pretraining variant keeps it."""
     root = env_root(bench, env)
     return Stage("plan", env, (*_base(bench, env, seed), f"eval.name={name}", f"eval.checkpoint={checkpoint}",
                                *overrides),
-                 root / f"eval/{name}/summary.json", {"env": env, "seed": seed, **cell}, inputs=(checkpoint,))
+                 root / f"eval/{name}/summary.json", {"env": env, "seed": seed, **cell}, inputs=(checkpoint,),
+                 ignores=OTHER_STAGE["finetune"] if cell.get("model") == "scratch" else ())
 
 
 def model_stages(bench: DictConfig, env: str) -> list[Stage]:
@@ -250,19 +255,24 @@ def _group(override: str) -> str:
     return override.lstrip("+~").split("=", 1)[0].split(".", 1)[0]
 
 
-def relevant_overrides(kind: str, overrides: list[str]) -> dict[str, str]:
+def relevant_overrides(kind: str, overrides: list[str], ignores: tuple[str, ...] = ()) -> dict[str, str]:
     """The settings a stage of ``kind`` depends on, as the config they make: key -> value, the last
     override of a key winning (so moving a key between the common and a stage's own overrides, or
-    reordering distinct keys, changes nothing; what its record is compared by). ``DISPLAY_ONLY`` keys
-    and the other training stage's (``OTHER_STAGE``) are left out."""
-    groups, other_stage = READS.get(kind), OTHER_STAGE.get(kind, ())
+    reordering distinct keys, changes nothing; what its record is compared by). ``DISPLAY_ONLY`` keys,
+    the other training stage's (``OTHER_STAGE``) and keys starting with one of ``ignores`` are left out."""
+    groups, skipped = READS.get(kind), (*OTHER_STAGE.get(kind, ()), *ignores)
     effective = {}
     for override in overrides:
         key, _, value = override.lstrip("+~").partition("=")
-        if ((groups is None or _group(override) in groups) and key not in DISPLAY_ONLY
-                and not key.startswith(other_stage)):
+        if (groups is None or _group(override) in groups) and key not in DISPLAY_ONLY and not key.startswith(skipped):
             effective[key] = value
     return effective
+
+
+def made_alike(bench: DictConfig, stage: Stage, made_with: list[str]) -> bool:
+    """Whether a stage made with the overrides ``made_with`` is the one ``stage`` would make now."""
+    settings = [relevant_overrides(stage.kind, o, stage.ignores) for o in (made_with, stage_overrides(bench, stage))]
+    return settings[0] == settings[1]
 
 
 def stage_overrides(bench: DictConfig, stage: Stage) -> list[str]:

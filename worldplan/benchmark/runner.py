@@ -22,7 +22,8 @@ from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from worldplan.atomic import write_json_atomic
-from worldplan.benchmark.grid import STAGE_RECORD, Stage, all_stages, relevant_overrides, stage_overrides
+from worldplan.benchmark.grid import STAGE_RECORD, Stage, all_stages, made_alike, stage_overrides
+from worldplan.benchmark.reuse import reuse_finished
 from worldplan.config import compose
 
 logger = logging.getLogger(__name__)
@@ -73,8 +74,7 @@ def is_done(bench: DictConfig, stage: Stage) -> bool:
         return False
     record = _record_file(stage)
     made_with = json.loads(record.read_text())["overrides"] if record.exists() else None
-    if made_with is None or (relevant_overrides(stage.kind, made_with)
-                             != relevant_overrides(stage.kind, stage_overrides(bench, stage))):
+    if made_with is None or not made_alike(bench, stage, made_with):
         raise ValueError(f"{stage.done_file.parent} holds a {stage.kind} stage made with other settings "
                          f"({record.name}: {made_with}); use another benchmark.out or delete that directory")
     return True
@@ -121,8 +121,11 @@ def _label(stage: Stage) -> str:
 
 def run_benchmark(bench: DictConfig, *, progress: bool = True) -> dict[str, float]:
     """Run every stage of ``bench`` still needed (`stages_to_run`), on ``bench.jobs`` processes (1: this
-    one). Returns seconds spent per stage kind."""
+    one), after taking what ``bench.reuse_from`` finished alike (``reuse_finished``). Returns seconds spent
+    per stage kind."""
     stages = all_stages(bench)
+    if bench.get("reuse_from"):
+        reuse_finished(bench, stages)
     todo = stages_to_run(bench, stages)
     jobs = int(bench.get("jobs") or 1)
     if jobs < 1:
