@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -60,3 +61,18 @@ def test_nothing_is_taken_from_a_run_with_other_settings_or_from_nowhere(tmp_pat
         run_benchmark(_bench(tmp_path / "third", f"benchmark.reuse_from={tmp_path / 'missing'}"), progress=False)
     with pytest.raises(ValueError, match="own folder"):
         run_benchmark(_bench(base_run, f"benchmark.reuse_from={base_run}"), progress=False)
+
+
+def test_an_evaluation_is_taken_where_its_checkpoint_was_made_alike_but_not_kept(tmp_path: Path,
+                                                                                  base_run: Path) -> None:
+    kept = tmp_path / "committed"
+    shutil.copytree(base_run, kept)
+    (kept / "wall/checkpoints/scratch-n2-s0/model.safetensors").unlink()  # results committed without weights
+    variant = _bench(tmp_path / "variant", f"benchmark.reuse_from={kept}",
+                     'benchmark.extra_overrides=["++train.pretrain.steps=3"]')
+    stages = all_stages(variant)
+    run_benchmark(variant, progress=False)
+    scratch, scratch_plan = (next(s for s in stages if s.output.name == name)
+                             for name in ("scratch-n2-s0", "cem-scratch-n2-s0"))
+    assert "reused_from" in _record(scratch_plan)
+    assert not scratch.output.exists()  # not linked, and not trained again: nothing needed it

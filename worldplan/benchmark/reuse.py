@@ -4,7 +4,8 @@ A variant (say other pretraining settings, under its own ``benchmark.name``) sha
 run it varies: the datasets and their encoded features, the scratch fine-tunes and their evaluations. Each
 such stage is hard-linked (copied across file systems) into the variant's folder when the other run finished
 it with the settings the variant would use (``made_alike``, paths rewritten to the variant's folder) and every
-stage it reads was itself taken from that run, so nothing made from other inputs is taken. The link is made
+stage it reads was made alike there too, so nothing made from other inputs is taken. A stage whose products
+are gone (results committed without the weights) is not linked, but the evaluations made from it are. The link is made
 beside the target and renamed into place, so an interrupted reuse leaves nothing half-linked; the stage
 record says ``reused_from``.
 """
@@ -29,24 +30,26 @@ REUSED_FROM = "reused_from"  # key of a stage record: the directory the stage wa
 
 def reuse_finished(bench: DictConfig, stages: list[Stage]) -> list[Stage]:
     """Link into ``bench.out`` the stages of ``stages`` (in dependency order) that the run at
-    ``bench.reuse_from`` finished alike; returns those linked now (earlier links count as taken)."""
+    ``bench.reuse_from`` finished alike; returns those linked now (earlier links count as alike)."""
     source_out, out = Path(bench.reuse_from), Path(bench.out)
     if not source_out.is_dir():
         raise ValueError(f"benchmark.reuse_from={source_out} is not a directory: give the out folder of a "
                          f"finished or partly finished benchmark run")
     if source_out.resolve() == out.resolve():
         raise ValueError(f"benchmark.reuse_from={source_out} is this run's own folder (benchmark.out)")
-    taken: set[Path] = set()  # outputs here that came from the source run
+    alike: set[Path] = set()  # outputs of stages the source run made as this run would (linked or not)
     linked = []
     for stage in stages:
         if stage.output.exists():
             if _record(stage.output).get(REUSED_FROM):
-                taken.add(stage.output)
+                alike.add(stage.output)
             continue
         source = source_out / stage.output.relative_to(out)
-        if _reads_only(stage, taken, out) and _finished_alike(bench, stage, source):
+        if not (_reads_only(stage, alike, out) and _made_alike(bench, stage, source)):
+            continue
+        alike.add(stage.output)  # its evaluations are valid here, even where its weights were not kept
+        if all((source / name).exists() for name in stage.products):
             _link_tree(source, stage.output, out)
-            taken.add(stage.output)
             linked.append(stage)
     logger.info("benchmark %s: %d stages taken from %s", bench.name, len(linked), source_out)
     return linked
@@ -57,19 +60,17 @@ def _record(directory: Path) -> dict:
     return json.loads(record.read_text()) if record.exists() else {}
 
 
-def _reads_only(stage: Stage, taken: set[Path], out: Path) -> bool:
-    """Whether every input of ``stage`` inside this run was taken from the source run (inputs outside
+def _reads_only(stage: Stage, alike: set[Path], out: Path) -> bool:
+    """Whether every input of ``stage`` inside this run was made alike by the source run (inputs outside
     both runs, say a sweep's checkpoints, are the same for both)."""
-    return all(path in taken or not path.is_relative_to(out) for path in stage.inputs)
+    return all(path in alike or not path.is_relative_to(out) for path in stage.inputs)
 
 
-def _finished_alike(bench: DictConfig, stage: Stage, source: Path) -> bool:
-    """Whether ``source`` holds ``stage`` finished, with its products, made with the settings it has here."""
-    done = source / stage.done_file.name
-    if not done.exists() or not all((source / name).exists() for name in stage.products):
-        return False
+def _made_alike(bench: DictConfig, stage: Stage, source: Path) -> bool:
+    """Whether ``source`` holds ``stage`` finished (its products may be gone) with the settings it has here."""
     made_with = _record(source).get("overrides")
-    return made_with is not None and made_alike(bench, stage, _moved(made_with, Path(bench.out)))
+    return ((source / stage.done_file.name).exists() and made_with is not None
+            and made_alike(bench, stage, _moved(made_with, Path(bench.out))))
 
 
 def _moved(overrides: list[str], out: Path) -> list[str]:
