@@ -11,7 +11,7 @@ import torch
 from omegaconf import DictConfig
 from safetensors.torch import load_file, save_file
 
-from worldplan.benchmark.grid import all_stages, relevant_overrides, stage_overrides
+from worldplan.benchmark.grid import all_stages, relevant_overrides, report_stages, stage_overrides
 from worldplan.benchmark.report import write_report
 from worldplan.benchmark.runner import STAGE_RECORD, run_benchmark, stages_to_run
 from worldplan.benchmark.snapshot import restore, save
@@ -46,6 +46,18 @@ def test_shared_pretraining_serves_every_env(tmp_path: Path) -> None:
     assert set(pretrain.inputs) == {tmp_path / "wall/data/pretrain", tmp_path / "pointmaze/data/pretrain"}
     for finetune in (s for s in stages if s.kind == "finetune" and "train.init=pretrained" in s.overrides):
         assert pretrain.output in finetune.inputs
+
+
+def test_report_covers_the_envs_other_processes_ran_in_the_same_folder(tmp_path: Path) -> None:
+    """``benchmark.envs=[wall]`` beside ``[pointmaze]`` in one out folder: either process's report lists both."""
+    (tmp_path / "pointmaze/data/train").mkdir(parents=True)
+    (tmp_path / "pointmaze/data/train/meta.json").write_text("{}")
+    for sources in ("own_env", "all_envs"):
+        both = _bench(tmp_path, "benchmark.envs=[wall,pointmaze]", f"benchmark.pretrain_sources={sources}")
+        one = _bench(tmp_path, "benchmark.envs=[wall,pointmaze]" if sources == "all_envs" else "benchmark.envs=[wall]",
+                     f"benchmark.pretrain_sources={sources}", "benchmark.finetune_envs=[wall]")
+        assert {s.env for s in all_stages(one) if s.kind == "plan"} == {"wall"}
+        assert sorted(s.done_file for s in report_stages(one)) == sorted(s.done_file for s in all_stages(both))
 
 
 def test_finetune_envs_keep_every_corpus_in_the_shared_pretraining(tmp_path: Path) -> None:

@@ -165,7 +165,7 @@ def baseline_stages(bench: DictConfig, env: str) -> list[Stage]:
     reference = env_root(bench, env) / f"checkpoints/{finetune_name(bench.inits[0], max(bench.sizes), seed)}"
     episodes = _baseline_episodes(bench)
     stages = []
-    if "oracle" in bench.baselines and env in (bench.oracle_envs or bench.envs):
+    if "oracle" in bench.baselines and (bench.oracle_envs is None or env in bench.oracle_envs):
         for planner in bench.oracle_planners or bench.planners:
             stages.append(plan_stage(bench, env, seed, f"{planner}-oracle", reference,
                                       (*planner_choice(bench, planner), "eval.model=oracle", *episodes),
@@ -224,8 +224,25 @@ def all_stages(bench: DictConfig) -> list[Stage]:
     if bench.pretrain_sources == SHARED:
         shared = [s for env in bench.envs for s in collect_stages(bench, env)] + [pretrain_stage(bench, SHARED)]
         return shared + [s for env in model_envs for s in model_stages(bench, env)]
-    return [s for env in model_envs
-            for s in (*collect_stages(bench, env), pretrain_stage(bench, env), *model_stages(bench, env))]
+    return [s for env in model_envs for s in _own_env_stages(bench, env)]
+
+
+def _own_env_stages(bench: DictConfig, env: str) -> list[Stage]:
+    return [*collect_stages(bench, env), pretrain_stage(bench, env), *model_stages(bench, env)]
+
+
+def report_stages(bench: DictConfig) -> list[Stage]:
+    """What a run folder's report covers: ``bench``'s grid and, with its sizes, seeds and planners, that of
+    every other env with a fine-tuning dataset under ``benchmark.out``. Processes run side by side, one
+    per env (``benchmark.envs=[wall]``, ``[reacher]``, ...), then each rewrite the report with every env's
+    finished cells, not with their own env's alone."""
+    stages = all_stages(bench)
+    if bench.get("sweep"):
+        return stages
+    listed = set(finetune_envs(bench))
+    others = [path.parents[2].name for path in sorted(Path(bench.out).glob("*/data/train/meta.json"))]
+    per_env = _own_env_stages if bench.pretrain_sources != SHARED else model_stages
+    return stages + [s for env in others if env not in listed for s in per_env(bench, env)]
 
 
 def finetune_envs(bench: DictConfig) -> list[str]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from worldplan.benchmark.grid import all_stages
+from worldplan.benchmark.grid import report_stages
 from worldplan.benchmark.report import TABLE_COLUMNS, write_report
 from worldplan.benchmark.runner import run_benchmark
 from worldplan.config import save_config
@@ -26,7 +26,8 @@ def run(cfg: DictConfig) -> None:
     save_config(cfg, out)
     start = time.perf_counter()
     seconds = run_benchmark(bench)
-    rows = write_report(out, all_stages(bench), sweep_reference=bench.sweep.reference if bench.get("sweep") else None)
+    reference = bench.sweep.reference if bench.get("sweep") else None
+    rows = write_report(out, report_stages(bench), sweep_reference=reference)
     print(markdown_table(rows, TABLE_COLUMNS))
     spent = ", ".join(f"{kind} {s:.0f} s" for kind, s in seconds.items()) or "nothing new to run"
     print(f"benchmark {bench.name}: {time.perf_counter() - start:.0f} s ({spent}); outputs: {out}")
