@@ -98,19 +98,26 @@ def validation_records(stages: Sequence[Stage]) -> list[dict[str, Any]]:
     return records
 
 
-def stage_times(stages: Sequence[Stage]) -> dict[str, dict[str, float]]:
-    """Per stage kind: finished stages and the seconds they took (from their records; older records have none)."""
-    times: dict[str, dict[str, float]] = {}
+def stage_times(stages: Sequence[Stage]) -> dict[str, dict[str, Any]]:
+    """Per stage kind, and per env and kind under ``by_env``: finished stages, how many recorded their seconds
+    (older records have none) and the seconds those took, summed over the processes that ran them."""
+    times: dict[str, dict[str, Any]] = {}
+    by_env: dict[str, dict[str, dict[str, float]]] = {}
     for stage in stages:
         record = stage.output / STAGE_RECORD
         if stage.done_file.exists() and record.exists():
-            entry = times.setdefault(stage.kind, {"stages": 0, "timed": 0, "seconds": 0.0})
             seconds = json.loads(record.read_text()).get("seconds")
-            entry["stages"] += 1
-            if seconds is not None:
-                entry["timed"] += 1
-                entry["seconds"] += seconds
-    return times
+            for entry in (times.setdefault(stage.kind, _no_time()),
+                          by_env.setdefault(stage.env, {}).setdefault(stage.kind, _no_time())):
+                entry["stages"] += 1
+                if seconds is not None:
+                    entry["timed"] += 1
+                    entry["seconds"] += seconds
+    return {**times, "by_env": by_env}
+
+
+def _no_time() -> dict[str, float]:
+    return {"stages": 0, "timed": 0, "seconds": 0.0}
 
 
 def write_report(out: Path, stages: Sequence[Stage], *, sweep_reference: str | None = None) -> list[dict[str, Any]]:
