@@ -80,7 +80,7 @@ def ridge_r2(x: np.ndarray, y: np.ndarray) -> float:
     """Held-out R^2 of a ridge readout ``x -> y`` ((E, T', F) -> (E, T', K)), split by episode into
     70 / 15 / 15 % train / validation / test, the penalty picked on validation (dual form: F >> samples)."""
     cut = np.cumsum([int(0.7 * len(x)), int(0.15 * len(x))])
-    parts = [(a.reshape(-1, a.shape[-1])) for a in (x[:cut[0]], x[cut[0]:cut[1]], x[cut[1]:],
+    parts = [a.reshape(-1, a.shape[-1]) for a in (x[:cut[0]], x[cut[0]:cut[1]], x[cut[1]:],
                                                     y[:cut[0]], y[cut[0]:cut[1]], y[cut[1]:])]
     x_train, x_val, x_test, y_train, y_val, y_test = parts
     mean, scale = x_train.mean(0), x_train.std(0) + 1e-2 * x_train.std(0).mean()  # no blow-up on constant features
@@ -102,9 +102,12 @@ def moving_share(x: np.ndarray) -> float:
 
 def probe_env(env: str, sizes: list[int], episodes: int, stride: int, root: Path) -> list[dict]:
     """One row per readout (the features at each side, then the pixels) x task-state target."""
+    readouts = [*sizes, None]  # None: the pixels, rendered as the grid renders
+    renders = {max(64, side or 64) for side in readouts}
+    episodes_at = {render: episode_frames(env, render, episodes, stride, root) for render in renders}  # read once
     rows = []
-    for side in [*sizes, None]:
-        frames, states = episode_frames(env, max(64, side or 64), episodes, stride, root)
+    for side in readouts:
+        frames, states = episodes_at[max(64, side or 64)]
         x = encode(frames, side) if side else pixels(frames)
         for target, of_state in TARGETS[env].items():
             y = of_state(states.reshape(-1, states.shape[-1])).reshape(*states.shape[:2], -1)
