@@ -2,7 +2,8 @@
 
 For each env at ``--image-size`` pixels: ``render()`` alone at a fixed state, ``render_state()`` of
 visited states (set the simulator, render, restore: what goal images and oracle rollouts cost), a
-``step()`` with a uniform random action (every step renders its observation), and a collection-like
+``step()`` with a uniform random action (every step renders its observation), ``advance()`` (a step without
+rendering: what an oracle rollout costs per env step before its last frame), and a collection-like
 loop of ``--episodes`` seeded episodes of ``--steps`` goal-policy steps each (reset included).
 Rates are the median over ``--repeats`` timed blocks of ``--calls`` calls (the machine is shared).
 
@@ -30,6 +31,7 @@ COLUMNS = (
     "render() frames/s",
     "render_state() frames/s",
     "step() steps/s",
+    "advance() steps/s",
     "collect: episodes x steps",
     "collect: seconds",
     "collect: steps/s",
@@ -69,6 +71,7 @@ def measure(env_id: str, args: argparse.Namespace) -> list[str]:
     visited = iter(states * (args.calls * args.repeats // len(states) + 1))
     render_state_fps = rate(lambda: env.render_state(next(visited)), args.calls, args.repeats)
     step_fps = rate(lambda: env.step(rng.uniform(space.low, space.high)), args.calls, args.repeats)
+    advance_fps = rate(lambda: env.advance(rng.uniform(space.low, space.high)), args.calls, args.repeats)
     seconds = collect_seconds(env, args.episodes, args.steps)
     env.close()
     total = args.episodes * args.steps
@@ -78,6 +81,7 @@ def measure(env_id: str, args: argparse.Namespace) -> list[str]:
         f"{render_fps:.0f}",
         f"{render_state_fps:.0f}",
         f"{step_fps:.0f}",
+        f"{advance_fps:.0f}",
         f"{args.episodes} x {args.steps}",
         f"{seconds:.2f}",
         f"{total / seconds:.0f}",
@@ -94,8 +98,8 @@ def markdown(rows: list[list[str]], args: argparse.Namespace, load: float) -> st
     lines = [
         "# Env speed: rendering and stepping at a fixed image size",
         "",
-        "Median over timed blocks; `step()` renders its observation; `collect` is seeded resets plus",
-        "goal-policy steps (what `worldplan collect` does, without writing files). MuJoCo renders via EGL.",
+        "Median over timed blocks; `step()` renders its observation, `advance()` does not; `collect` is seeded",
+        "resets plus goal-policy steps (what `worldplan collect` does, without writing files). MuJoCo renders via EGL.",
         f"Machine: {machine}; 1-minute load average at the start {load:.1f} (a shared machine).",
         f"Command: {command}.",
         "",

@@ -41,3 +41,23 @@ def test_goal_policy_moves_the_block(pusht: PushTEnv) -> None:
     tasks = [pusht.sample_goal_task(seed=seed, offset=25) for seed in range(8)]
     moved = [np.linalg.norm(task.goal_state[2:4] - task.start_state[2:4]) for task in tasks]
     assert np.median(moved) > 20.0
+
+
+
+def test_advance_simulates_what_gym_pushts_step_does_bit_for_bit(pusht: PushTEnv) -> None:
+    """``advance`` skips the coverage, observation and info of gym_pusht's ``step``, not its physics: driven by
+    the goal policy (which pushes the block: contacts), it gives the states the original ``step`` gives."""
+    reference = PushTEnv(image_size=16)
+    reference._simulate = reference._sim.step  # the original: physics, then coverage, observation and info
+    moved = []
+    for seed in range(4):
+        pusht.reset(seed=seed)
+        start = pusht.get_state()
+        reference.set_state(start)
+        rng = np.random.default_rng(seed)
+        for _ in range(30):
+            action = pusht.goal_policy_action(rng)
+            np.testing.assert_array_equal(pusht.advance(action), reference.advance(action))
+        moved.append(np.linalg.norm(pusht.get_state()[2:4] - start[2:4]))
+    reference.close()
+    assert max(moved) > 5.0  # the block was pushed
