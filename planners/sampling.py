@@ -295,7 +295,12 @@ class BestSeen:
         """(best (B, K, H, A), their costs (B, K) by increasing cost, trace (B, iterations) of the best cost
         after each iteration). Reads the host once: how many costs of each episode were not finite
         (``check_finite`` raises where none was finite) and, with keep = 1, where each episode's best is:
-        picking B sequences costs less than gathering from all the candidates concatenated."""
+        picking B sequences costs less than gathering from all the candidates concatenated.
+
+        The trace is the running minimum of each iteration's minimum, not a running minimum over every cost:
+        the same values, without a ``cummin`` over all B x N x iterations costs (its values and int64 indices
+        are 1.7 MB per plan at B = 16, N = 300, 30 iterations: ``result`` took 1300 µs so, 390 µs now, one
+        thread)."""
         costs = torch.cat(self.costs, dim=1)  # (B, all sequences scored), in the order they were scored
         nonfinite = torch.isinf(costs).sum(dim=1)  # (B,)
         if self.pool is not None:
@@ -304,9 +309,9 @@ class BestSeen:
         first_best, counts = torch.stack([costs.argmin(dim=1), nonfinite]).tolist()
         check_finite(counts, costs.shape[1])
         ends = list(accumulate(c.shape[1] for c in self.costs))  # where each iteration's costs end
-        running = costs.cummin(dim=1).values  # (B, all): the best cost so far
+        trace = torch.stack([c.amin(dim=1) for c in self.costs], dim=1).cummin(dim=1).values  # (B, iterations)
         best = torch.stack([self._sequence(b, j, ends) for b, j in enumerate(first_best)])
-        return best.unsqueeze(1), running[:, -1:], running[:, [end - 1 for end in ends]]
+        return best.unsqueeze(1), trace[:, -1:], trace
 
     def _sequence(self, episode: int, position: int, ends: list[int]) -> Tensor:
         """(H, A) the sequence scored at ``position`` of the concatenated costs (the first lowest cost: the
