@@ -1,12 +1,16 @@
-"""``git_commit``: the checkout's commit where there is one, None elsewhere (an installed wheel)."""
+"""``git_commit``: the checkout's commit where there is one, None elsewhere (an installed wheel); ``machine``: what
+timed a run."""
 
 from __future__ import annotations
 
+import os
+import platform
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+import torch
 
 import worldplan
 from worldplan import provenance
@@ -31,3 +35,25 @@ def test_outside_a_checkout_there_is_no_commit(tmp_path: Path, monkeypatch: pyte
     monkeypatch.setattr(worldplan, "__file__", str(tmp_path / "worldplan" / "__init__.py"))
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))  # git must not find a repository above tmp_path
     assert provenance.git_commit() is None
+
+
+def test_the_machine_names_the_cpu_model_and_the_flags_that_set_torchs_speed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nmodel name\t: Some CPU @ 2 GHz\nflags\t\t: fpu avx2 amx_tile sse\n\n"
+                       "processor\t: 1\nmodel name\t: Some CPU @ 2 GHz\nflags\t\t: fpu avx2 amx_tile sse\n")
+    monkeypatch.setattr(provenance, "CPUINFO", cpuinfo)
+    provenance.machine.cache_clear()
+    described = provenance.machine()
+    provenance.machine.cache_clear()
+    assert described["cpu"] == "Some CPU @ 2 GHz" and described["cpu_flags"] == ["amx_tile", "avx2"]
+    assert described["cpus"] == os.cpu_count() and described["torch"] == torch.__version__
+
+
+def test_without_cpuinfo_the_machine_falls_back_to_the_platform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(provenance, "CPUINFO", tmp_path / "missing")
+    provenance.machine.cache_clear()
+    described = provenance.machine()
+    provenance.machine.cache_clear()
+    assert described["cpu"] == (platform.processor() or platform.machine()) and described["cpu_flags"] == []

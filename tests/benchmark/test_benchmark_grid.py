@@ -19,6 +19,7 @@ from worldplan.config import compose
 from worldplan.data.collect import episode_seed
 from worldplan.evaluate.runner import eval_episode_seed
 from worldplan.models.checkpoint import MODEL_FILE
+from worldplan.provenance import machine
 
 
 def _bench(out: Path, *overrides: str) -> DictConfig:
@@ -179,6 +180,7 @@ def test_tiny_grid_runs_end_to_end_and_resumes(tmp_path: Path) -> None:
     times = json.loads((tmp_path / "run_times.json").read_text())
     assert {kind: times[kind]["stages"] for kind in spent} == {"collect": 2, "pretrain": 1, "finetune": 2, "plan": 3}
     assert times["by_env"]["wall"] == {kind: times[kind] for kind in spent}  # one env: its times are the run's
+    assert times["machines"] == [machine()]  # every stage record names the machine that timed it
     _assert_disjoint_episodes(tmp_path / "wall", episodes)
     assert run_benchmark(bench, progress=False) == {}  # everything finished: nothing re-runs
     changed = _bench(tmp_path, "benchmark.planners=[cem]", "benchmark.sizes=[2]", "benchmark.corpus_seed_offset=5")

@@ -17,6 +17,7 @@ from worldplan.models import (
     load_world_model,
     save_checkpoint,
 )
+from worldplan.provenance import machine
 
 
 @pytest.fixture()
@@ -53,7 +54,7 @@ def test_meta_records_architecture_encoder_window_normalisation_and_caller_meta(
     assert meta["window"] == {"context": 3, "horizon": 3, "frameskip": 2, "fps": 10.0}
     assert meta["action_normalization"]["std"] == pytest.approx([0.5, 2.0, 0.5, 2.0])
     assert meta["train"] == {"lr": 3e-4, "steps": 10} and meta["frame_size"] == 64
-    assert meta["worldplan_version"]
+    assert meta["worldplan_version"] and meta["machine"] == machine()
 
 
 def test_loading_without_the_encoder_keeps_the_predictor(saved) -> None:

@@ -59,7 +59,7 @@ class Stage:
         return self.done_file.parent
 
 
-STAGE_RECORD = "benchmark_stage.json"  # beside each stage's done file: its overrides, seconds and threads
+STAGE_RECORD = "benchmark_stage.json"  # beside each stage's done file: its overrides, seconds, threads, machine
 SHARED = "all_envs"  # the stage env (and folder) of a pretraining shared by every env
 
 

@@ -100,20 +100,26 @@ def validation_records(stages: Sequence[Stage]) -> list[dict[str, Any]]:
 
 def stage_times(stages: Sequence[Stage]) -> dict[str, dict[str, Any]]:
     """Per stage kind, and per env and kind under ``by_env``: finished stages, how many recorded their seconds
-    (older records have none) and the seconds those took, summed over the processes that ran them."""
+    (older records have none) and the seconds those took, summed over the processes that ran them; under
+    ``machines`` each distinct machine the records name (older records name none), as seconds from different
+    machines do not add up to one machine's time."""
     times: dict[str, dict[str, Any]] = {}
     by_env: dict[str, dict[str, dict[str, float]]] = {}
+    machines: list[dict[str, Any]] = []
     for stage in stages:
-        record = stage.output / STAGE_RECORD
-        if stage.done_file.exists() and record.exists():
-            seconds = json.loads(record.read_text()).get("seconds")
+        path = stage.output / STAGE_RECORD
+        if stage.done_file.exists() and path.exists():
+            record = json.loads(path.read_text())
+            seconds = record.get("seconds")
+            if record.get("machine") and record["machine"] not in machines:
+                machines.append(record["machine"])
             for entry in (times.setdefault(stage.kind, _no_time()),
                           by_env.setdefault(stage.env, {}).setdefault(stage.kind, _no_time())):
                 entry["stages"] += 1
                 if seconds is not None:
                     entry["timed"] += 1
                     entry["seconds"] += seconds
-    return {**times, "by_env": by_env}
+    return {**times, "by_env": by_env, "machines": machines}
 
 
 def _no_time() -> dict[str, float]:

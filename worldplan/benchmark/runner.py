@@ -25,6 +25,7 @@ from worldplan.atomic import write_json_atomic
 from worldplan.benchmark.grid import STAGE_RECORD, Stage, all_stages, made_alike, stage_overrides
 from worldplan.benchmark.reuse import reuse_finished
 from worldplan.config import compose
+from worldplan.provenance import machine
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +92,7 @@ def run_stage(bench: DictConfig, stage: Stage) -> float:
         raise RuntimeError(f"benchmark stage {stage.kind} {stage.env} finished without writing {stage.done_file}")
     seconds = time.perf_counter() - start
     write_json_atomic(_record_file(stage), {"overrides": overrides, "seconds": round(seconds, 1),
-                                            "threads": torch.get_num_threads()})
+                                            "threads": torch.get_num_threads(), "machine": machine()})
     return seconds
 
 

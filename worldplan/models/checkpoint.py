@@ -44,7 +44,7 @@ from worldplan.models.hub import fetch_folder, is_hub_ref, upload_folder
 from worldplan.models.predictor import Predictor
 from worldplan.models.weights import read_safetensors
 from worldplan.models.world_model import DataWindow, WorldModel
-from worldplan.provenance import git_commit
+from worldplan.provenance import git_commit, machine
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ CHECKPOINT_FILES = (MODEL_FILE, META_FILE)
 AT_FDCWD, RENAME_EXCHANGE = -100, 2  # renameat2: paths relative to the working directory; swap the two
 RESERVED = ("format", "format_version", "worldplan_version", "git_commit", "created", "predictor", "encoder",
             "encoder_identity", "encoder_in_file", "window", "frame_size", "action_normalization",
-            "proprio_normalization")
+            "proprio_normalization", "machine")
 
 
 class CheckpointError(ValueError):
@@ -74,7 +74,8 @@ def checkpoint_meta(model: WorldModel, meta: Mapping[str, Any]) -> dict[str, Any
     enc = model.encoder
     return {
         "format": FORMAT, "format_version": FORMAT_VERSION, "worldplan_version": worldplan.__version__,
-        "git_commit": git_commit(), "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "git_commit": git_commit(), "machine": machine(),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "predictor": model.predictor.arch, "encoder": None if enc is None else enc.settings,
         "encoder_identity": None if enc is None else enc.identity(),
         "encoder_in_file": enc is not None and enc.identity()["weights"] == "random",

@@ -210,6 +210,7 @@ def _finetune(cfg: DictConfig, ctx: DistContext) -> TrainResult:
         save_model=checkpoint_saver(model, setup.encoder, out, lambda step: {**record, "step": step}),
         evaluate=evaluate, progress=bool(train_cfg.progress),
     )
+    record["precision"] = trainer.precision  # what train.amp resolved to on this machine (bf16 | fp32)
     result = trainer.fit()
     if ctx.is_main:
         write_json_atomic(out / METRICS_FILE, {**record, "step": result.step, "final_train_loss": result.loss})

@@ -75,6 +75,7 @@ def _pretrain(cfg: DictConfig, ctx: DistContext) -> TrainResult:
         save_model=checkpoint_saver(model, encoder, out, lambda step: {**record, "step": step}),
         progress=bool(train_cfg.progress),
     )
+    record["precision"] = trainer.precision  # what train.amp resolved to on this machine (bf16 | fp32)
     return trainer.fit()
 
 
