@@ -260,6 +260,18 @@ def merge_best(
     return kept, torch.gather(pool_costs, 1, index)
 
 
+def per_iteration_extremes(costs: list[Tensor]) -> tuple[Tensor, Tensor]:
+    """The minimum and maximum over N of each iteration's (B, N_i) costs, each (B, iterations).
+
+    Where every iteration scored as many candidates (all but iCEM with a decaying population), the costs are
+    stacked into one (B, iterations, N) tensor and reduced twice: 10 µs against 96 for two reductions per
+    iteration at B = 1, 50 against 141 at B = 16 (N = 300, 30 iterations, one thread)."""
+    if len({c.shape[1] for c in costs}) == 1:
+        stacked = torch.stack(costs, dim=1)  # (B, iterations, N)
+        return stacked.amin(dim=2), stacked.amax(dim=2)
+    return torch.stack([c.amin(dim=1) for c in costs], dim=1), torch.stack([c.amax(dim=1) for c in costs], dim=1)
+
+
 class BestSeen:
     """The ``keep`` lowest-cost sequences of each episode over a search's iterations, its cost trace, and the
     check that every episode saw a finite cost.
@@ -297,8 +309,7 @@ class BestSeen:
         ``isinf``: 190 µs each over B = 16 x 30 iterations x N = 300 costs, against 2 µs for an iteration's
         ``amin``, one thread). Non-finite costs are counted (``check_finite``) only when some iteration has one.
         """
-        minima = torch.stack([c.amin(dim=1) for c in self.costs], dim=1)  # (B, iterations)
-        maxima = torch.stack([c.amax(dim=1) for c in self.costs], dim=1)  # (B, iterations): +inf if any was
+        minima, maxima = per_iteration_extremes(self.costs)  # (B, iterations) each; a maximum is +inf if any was
         first_best, has_nonfinite = torch.stack(
             [minima.argmin(dim=1), maxima.isinf().any(dim=1).long()]).tolist()
         if any(has_nonfinite):
