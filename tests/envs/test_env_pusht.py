@@ -43,7 +43,6 @@ def test_goal_policy_moves_the_block(pusht: PushTEnv) -> None:
     assert np.median(moved) > 20.0
 
 
-
 def test_advance_simulates_what_gym_pushts_step_does_bit_for_bit(pusht: PushTEnv) -> None:
     """``advance`` skips the coverage, observation and info of gym_pusht's ``step``, not its physics: driven by
     the goal policy (which pushes the block: contacts), it gives the states the original ``step`` gives."""
