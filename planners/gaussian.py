@@ -117,7 +117,8 @@ class GaussianPlanner(abc.ABC):
             candidates = sample_candidates(mean, std, self.num_samples, low, high, self.generator)  # (B, N, H, A)
             costs = score(cost_fn, candidates)  # (B, N)
             seen.add(candidates, costs)
-            mean, std = self._refit(candidates, costs, mean, std)
-            std = std.clamp(min=self.min_std, max=self.max_std)
+            mean, refit_std = self._refit(candidates, costs, mean, std)
+            if refit_std is not std:  # a fixed std (MPPI without adapt_std) is already inside its bounds
+                std = refit_std.clamp(min=self.min_std, max=self.max_std)
         best, best_costs, trace = seen.result()
         return SearchResult(actions=best, costs=best_costs, cost_trace=trace, evaluations=self.evaluations_per_plan)
