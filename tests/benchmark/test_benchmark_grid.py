@@ -13,7 +13,7 @@ from safetensors.torch import load_file, save_file
 
 from worldplan.benchmark.grid import all_stages, relevant_overrides, report_stages, stage_overrides
 from worldplan.benchmark.report import write_report
-from worldplan.benchmark.runner import STAGE_RECORD, run_benchmark, stages_to_run
+from worldplan.benchmark.runner import RUN_LOG, STAGE_RECORD, run_benchmark, stages_to_run
 from worldplan.benchmark.snapshot import restore, save
 from worldplan.config import compose
 from worldplan.data.collect import episode_seed
@@ -183,17 +183,21 @@ def test_tiny_grid_runs_end_to_end_and_resumes(tmp_path: Path) -> None:
     assert times["machines"] == [machine()]  # every stage record names the machine that timed it
     _assert_disjoint_episodes(tmp_path / "wall", episodes)
     assert run_benchmark(bench, progress=False) == {}  # everything finished: nothing re-runs
+    assert (tmp_path / RUN_LOG).read_text().count(" stages, ") == 2  # the second run appended to the first's log
     changed = _bench(tmp_path, "benchmark.planners=[cem]", "benchmark.sizes=[2]", "benchmark.corpus_seed_offset=5")
     with pytest.raises(ValueError, match="other settings"):
         run_benchmark(changed, progress=False)
     kept = tmp_path / "committed"
     save(tmp_path, kept)  # results and the pretrained predictor committed, data not: a later session resumes
+    assert (kept / RUN_LOG).read_text() == (tmp_path / RUN_LOG).read_text()
     pretrained = tmp_path / "wall/checkpoints/pretrain/model.safetensors"
     trained = load_file(str(pretrained))
     assert not any(k.startswith("encoder.") for k in load_file(str(kept / "run/wall/checkpoints/pretrain/"
                                                                      "predictor.safetensors")))
     shutil.rmtree(tmp_path / "wall")
+    (tmp_path / RUN_LOG).unlink()
     restore(tmp_path, kept)
+    assert (tmp_path / RUN_LOG).read_text() == (kept / RUN_LOG).read_text()  # a resumed run appends to it
     assert stages_to_run(bench, all_stages(bench)) == []
     restored = load_file(str(pretrained))  # the seeded random encoder rebuilt, checked by its SHA-256
     assert restored.keys() == trained.keys() and all(torch.equal(restored[k], trained[k]) for k in trained)
@@ -219,6 +223,8 @@ def test_two_jobs_run_the_tiny_grid_to_the_same_results_as_one(tmp_path: Path,
         assert set(run_benchmark(bench, progress=False)) == {"collect", "pretrain", "finetune", "plan"}
         assert stages_to_run(bench, all_stages(bench)) == []
         write_report(tmp_path / name, all_stages(bench))
+        log = (tmp_path / name / RUN_LOG).read_text()  # the workers' records too, each with its time
+        assert log.count(": done in ") == len(all_stages(bench)) and "INFO worldplan.data.features" in log
         episodes = [json.loads(line) for line in (tmp_path / name / "episodes.jsonl").read_text().splitlines()]
         outcomes.append([(e["model"], e["task_seed"], e["success"]) for e in episodes])
     assert outcomes[0] == outcomes[1]

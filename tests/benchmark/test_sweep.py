@@ -46,6 +46,7 @@ def test_tiny_sweep_plans_every_planner_on_the_same_tasks(tmp_path: Path, caplog
                                "benchmark.sweep.budgets=[80]",
                                'benchmark.overrides=["preset=tiny","planner.horizon=3"]']
                       ).benchmark
+    caplog.clear()  # the grid's run logged its own stages
     with caplog.at_level(logging.INFO, logger="worldplan.benchmark.runner"):
         assert run_benchmark(sweep, progress=False).keys() == {"plan"}
     finished = [r.getMessage() for r in caplog.records if "done in" in r.getMessage()]

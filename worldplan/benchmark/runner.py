@@ -6,13 +6,14 @@ C cores ``jobs`` processes of C // jobs threads each finish a grid sooner than o
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import logging.handlers
 import multiprocessing
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
 
@@ -120,10 +121,42 @@ def _label(stage: Stage) -> str:
     return f"{stage.kind} {stage.env} {stage.done_file.parent.name}"
 
 
+RUN_LOG = "run.log"
+
+
 def run_benchmark(bench: DictConfig, *, progress: bool = True) -> dict[str, float]:
     """Run every stage of ``bench`` still needed (`stages_to_run`), on ``bench.jobs`` processes (1: this
-    one), after taking what ``bench.reuse_from`` finished alike (``reuse_finished``). Returns seconds spent
-    per stage kind."""
+    one), after taking what ``bench.reuse_from`` finished alike (``reuse_finished``). Every log record of
+    the run, the workers' too, is also appended with its time to ``<benchmark.out>/run.log``, so a run left
+    in the background keeps its log in its folder (a resumed run appends). Returns seconds spent per stage
+    kind."""
+    with _log_to(Path(bench.out) / RUN_LOG):
+        return _run_stages(bench, progress)
+
+
+@contextlib.contextmanager
+def _log_to(path: Path) -> Iterator[None]:
+    """Append the root logger's records to ``path`` while the block runs, INFO and above even where the
+    root logger is set quieter (its level is restored after)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, encoding="utf-8")  # mode "a"
+    handler.setLevel(logging.INFO)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    if root.getEffectiveLevel() > logging.INFO:
+        root.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+        handler.close()
+
+
+def _run_stages(bench: DictConfig, progress: bool) -> dict[str, float]:
+    """``run_benchmark`` without its log file."""
     stages = all_stages(bench)
     if bench.get("reuse_from"):
         reuse_finished(bench, stages)

@@ -7,13 +7,14 @@ save first rewrites the run folder's report over every finished stage of the pre
 (``--benchmark``, all its envs: one process per env may still be running), then copies what is
 small and final into a committed folder: the report files
 (``episodes.jsonl``, ``validation.jsonl``, ``cells.jsonl``, ``results.md``, ``efficiency.md``,
-plots) and, under ``run/``, each finished evaluation's summary, episodes and stage record, each
-fine-tuning's metrics and record, and each pretraining's meta.json. Of the weights it keeps only the
-pretrained predictors (``checkpoints/pretrain``: what the remaining fine-tunes start from), without
-their encoder: a checkpoint of ``encoder.weights=random`` holds the seeded random ViT (86 MB), which
-restore rebuilds and checks against the SHA-256 kept beside the predictor (2 MB). restore copies
-``run/`` back into a run folder: the benchmark then skips the finished evaluations, the fine-tunes and
-corpora only they needed, and the pretraining (``worldplan.benchmark.runner.stages_to_run``).
+plots, the run's timed log ``run.log``) and, under ``run/``, each finished evaluation's summary,
+episodes and stage record, each fine-tuning's metrics and record, and each pretraining's meta.json.
+Of the weights it keeps only the pretrained predictors (``checkpoints/pretrain``: what the remaining
+fine-tunes start from), without their encoder: a checkpoint of ``encoder.weights=random`` holds the
+seeded random ViT (86 MB), which restore rebuilds and checks against the SHA-256 kept beside the
+predictor (2 MB). restore copies ``run/`` back into a run folder: the benchmark then skips the finished
+evaluations, the fine-tunes and corpora only they needed, and the pretraining
+(``worldplan.benchmark.runner.stages_to_run``), and the log when the run folder has none.
 """
 
 from __future__ import annotations
@@ -30,13 +31,14 @@ from worldplan.atomic import atomic_path
 from worldplan.benchmark.efficiency import EPISODES_FILE, write_efficiency_report
 from worldplan.benchmark.grid import all_stages
 from worldplan.benchmark.report import write_report
+from worldplan.benchmark.runner import RUN_LOG
 from worldplan.config import compose
 from worldplan.models.checkpoint import META_FILE, MODEL_FILE
 from worldplan.models.encoder import FrozenEncoder
 from worldplan.train.state import state_sha256
 
 REPORT = ("episodes.jsonl", "validation.jsonl", "cells.jsonl", "results.md", "efficiency.md", "run_times.json",
-          "*.png")
+          "*.png", RUN_LOG)
 RUN_FILES = ("*/eval/*/summary.json", "*/eval/*/episodes.jsonl", "*/eval/*/benchmark_stage.json",
              "*/checkpoints/*/metrics.json", "*/checkpoints/*/benchmark_stage.json", "*/checkpoints/pretrain/meta.json")
 KEPT_WEIGHTS = "*/checkpoints/pretrain"  # checkpoints whose predictor weights are kept
@@ -101,9 +103,12 @@ def _rebuild_checkpoint(predictor: Path, target: Path) -> None:
 
 
 def restore(run: Path, kept: Path) -> int:
-    """Copy ``kept/run`` back into ``run`` and rebuild the kept checkpoints; return how many files."""
+    """Copy ``kept/run`` back into ``run`` and rebuild the kept checkpoints; return how many files. The kept
+    ``run.log`` goes back too unless ``run`` has one, so the resumed run appends to the log it continues."""
     files = [p for p in (kept / "run").rglob("*") if p.is_file() and p.name != PREDICTOR_FILE]
     count = _copy(files, kept / "run", run)
+    if (kept / RUN_LOG).is_file() and not (run / RUN_LOG).exists():
+        count += _copy([kept / RUN_LOG], kept, run)
     for predictor in (kept / "run").glob(f"{KEPT_WEIGHTS}/{PREDICTOR_FILE}"):
         _rebuild_checkpoint(predictor, run / predictor.parent.relative_to(kept / "run"))
         count += 1
