@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow  # two torchrun processes
 
 
 def test_two_process_run_ends_with_identical_weights_equal_to_one_process(tiny_cfg: Callable, workdir: Path) -> None:
-    # fp32: lockstep with one process is an fp32 claim; bf16 autocast (train.amp=auto on AMX CPUs) rounds
+    # fp32: lockstep with one process is an fp32 claim; bf16 autocast (train.amp=bf16) rounds
     # each rank's half batch differently from the whole batch, so the weights drift apart by more than 1e-5.
     overrides = ["preset=tiny", "device=cpu", f"workdir={workdir}", "train.steps=4", "train.save_every=2",
                  "train.amp=fp32"]

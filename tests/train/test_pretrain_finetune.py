@@ -15,7 +15,7 @@ from worldplan.cli import main
 from worldplan.data.episodes import EpisodeDataset
 from worldplan.evaluate.plan import checkpoint_env
 from worldplan.models.checkpoint import load_world_model
-from worldplan.models.precision import resolve_dtype
+from worldplan.models.precision import resolve_train_dtype
 from worldplan.train.build import settings_for
 from worldplan.train.distributed import init_distributed
 from worldplan.train.feature_stats import feature_statistics
@@ -32,7 +32,7 @@ def test_finetune_writes_rollout_errors_per_step_and_the_copy_last_baseline(tiny
     assert metrics["metrics"]["windows"] > 0 and result.metrics == metrics["metrics"]
     assert metrics["train_episodes"] == metrics["split"]["train"][:3]
     assert not set(metrics["split"]["train"]) & set(metrics["split"]["val"])
-    resolved = resolve_dtype(tiny_cfg().train.amp, "cpu")  # what amp=auto means on this machine is recorded
+    resolved = resolve_train_dtype(tiny_cfg().train.amp, "cpu")  # what amp=auto means on this machine is recorded
     pretrained_meta = json.loads((workdir / "checkpoints" / "pretrain" / "meta.json").read_text())
     assert metrics["precision"] == pretrained_meta["train"]["precision"] == resolved
     model = load_world_model(out, device="cpu")

@@ -4,6 +4,11 @@ bf16 autocast is the fast path on CPUs with AMX tiles and on CUDA devices that s
 ``auto`` picks it there and fp32 elsewhere. Without AMX (e.g. a VM that hides it while exposing
 avx512_bf16), CPU bf16 matmuls measured slower than fp32 (benchmarks/rollout.py), so ``auto`` stays
 in fp32 on such CPUs.
+
+Training is stricter: ``resolve_train_dtype`` keeps ``auto`` in fp32 on every CPU, AMX included. Wall's
+grid trained with bf16 autocast on an AMX CPU gave pretrained models with 2-3x the fp32 grid's 5-step latent
+error and half its action sensitivity, and 14-22 points less success at 10 trajectories (docs/results.md,
+"Wall on the AMX machine"), for a training step only about 1.2x faster than fp32 there.
 """
 
 from __future__ import annotations
@@ -45,6 +50,17 @@ def resolve_dtype(dtype: str, device: str | torch.device) -> str:
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be one of auto, bf16, fp32; got {dtype!r}")
     return dtype
+
+
+def resolve_train_dtype(amp: str, device: str | torch.device) -> str:
+    """Resolve ``train.amp`` (``auto | bf16 | fp32``): like ``resolve_dtype``, but ``auto`` is fp32 on CPUs.
+
+    Raises:
+        ValueError: ``amp`` is not one of the three names.
+    """
+    if amp == "auto" and resolve_device(device).type == "cpu":
+        return "fp32"
+    return resolve_dtype(amp, device)
 
 
 @contextlib.contextmanager

@@ -29,7 +29,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
-from worldplan.models.precision import autocast, resolve_dtype
+from worldplan.models.precision import autocast, resolve_train_dtype
 from worldplan.train.distributed import DistContext, all_reduce_mean, gather_objects, wrap_model
 from worldplan.train.logging_sinks import RunLog, open_run_log
 from worldplan.train.sampler import StepBatchSampler
@@ -83,8 +83,8 @@ class TrainSettings:
         weight_decay: AdamW decay of weight matrices.
         warmup_steps: linear warmup steps.
         grad_clip: max global gradient norm (0: no clipping).
-        amp: ``auto`` | ``bf16`` | ``fp32`` autocast precision (``models.precision.resolve_dtype``:
-            auto is bf16 on CUDA with bf16 and on AMX CPUs, else fp32).
+        amp: ``auto`` | ``bf16`` | ``fp32`` autocast precision (``models.precision.resolve_train_dtype``:
+            auto is bf16 on CUDA devices with bf16, fp32 on every CPU).
         save_every: checkpoint every this many steps (0: only at the end).
         log_every: log the mean loss every this many steps.
         eval_every: run the evaluation before training and every this many steps (0: only at the end).
@@ -175,7 +175,7 @@ class Trainer:
         self.dataset, self.settings, self.ctx = dataset, settings, ctx
         self.run_dir, self.save_model, self.evaluate, self.progress = Path(run_dir), save_model, evaluate, progress
         self.optimizer = build_optimizer(self.module, lr=settings.lr, weight_decay=settings.weight_decay)
-        self.precision = resolve_dtype(settings.amp, ctx.device)
+        self.precision = resolve_train_dtype(settings.amp, ctx.device)
         self._trainable = [p for p in self.module.parameters() if p.requires_grad]
         self._run_log = RunLog([])
 
