@@ -8,7 +8,7 @@ in fp32 on such CPUs.
 Training is stricter: ``resolve_train_dtype`` keeps ``auto`` in fp32 on every CPU, AMX included. Wall's
 grid trained with bf16 autocast on an AMX CPU gave pretrained models with 2-3x the fp32 grid's 5-step latent
 error and half its action sensitivity, and 14-22 points less success at 10 trajectories (docs/results.md,
-"Wall on the AMX machine"), for a training step only about 1.2x faster than fp32 there.
+"Wall's whole grid on the AMX machine"), for a training step only about 1.2x faster than fp32 there.
 """
 
 from __future__ import annotations
