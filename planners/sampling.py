@@ -318,13 +318,33 @@ class BestSeen:
         trace = minima.cummin(dim=1).values
         if self.pool is not None:
             return *self.pool, trace
-        best = torch.stack([self._first_lowest(b, i) for b, i in enumerate(first_best)])  # (B, H, A)
-        return best.unsqueeze(1), trace[:, -1:], trace
+        return self._first_lowest(first_best).unsqueeze(1), trace[:, -1:], trace
 
-    def _first_lowest(self, episode: int, iteration: int) -> Tensor:
-        """(H, A) the first lowest-cost candidate of ``episode`` in ``iteration`` (no host read)."""
+    def _first_lowest(self, best_iteration: list[int]) -> Tensor:
+        """(B, H, A) the first lowest-cost candidate of each episode in its ``best_iteration`` (no host read).
+
+        A lookup for all B episodes in one iteration costs 1.5x one for a single episode (13 vs 8 µs, B = 16,
+        N = 300, one thread), so episodes are looked up per distinct best iteration when there are fewer than
+        2/3 B of those, else one by one: at B = 16 with 5 iterations, where most episodes' best is in the
+        last one, 160 -> 90 µs per plan, a fifth of the bookkeeping of a plan at the CPU budget."""
+        iterations = sorted(set(best_iteration))
+        if 3 * len(iterations) >= 2 * len(best_iteration):
+            return torch.stack([self._lowest_of(b, i) for b, i in enumerate(best_iteration)])
+        lowest = torch.cat([self._lowest_in(i) for i in iterations])  # (distinct iterations x B, H, A)
+        which = [iterations.index(i) * len(best_iteration) + b for b, i in enumerate(best_iteration)]
+        return lowest.index_select(0, torch.tensor(which, device=lowest.device))
+
+    def _lowest_of(self, episode: int, iteration: int) -> Tensor:
+        """(H, A) the first lowest-cost candidate of ``episode`` in ``iteration``."""
         position = self.costs[iteration][episode].argmin()  # 0-d
         return self.sequences[iteration][episode].index_select(0, position.view(1)).squeeze(0)
+
+    def _lowest_in(self, iteration: int) -> Tensor:
+        """(B, H, A) the first lowest-cost candidate of every episode in ``iteration``."""
+        costs, sequences = self.costs[iteration], self.sequences[iteration]  # (B, N), (B, N, H, A)
+        batch, num = costs.shape
+        position = costs.argmin(dim=1) + torch.arange(0, batch * num, num, device=costs.device)  # (B,) into B x N
+        return sequences.flatten(0, 1).index_select(0, position)
 
 
 def colored_noise(shape: Sequence[int], beta: float, generator: torch.Generator, device: torch.device) -> Tensor:

@@ -49,3 +49,21 @@ def test_infinite_costs_are_never_the_best_and_are_counted(caplog: pytest.LogCap
         best, costs, trace = seen.result()
     assert best.item() == 11.0 and costs.item() == 3.0 and trace.tolist() == [[3.0, 3.0]]
     assert "3 non-finite costs out of 4" in caplog.text
+
+
+@pytest.mark.parametrize("batch, iterations", [(12, 2), (3, 6), (1, 4)])
+def test_the_best_of_many_episodes_matches_a_search_one_by_one(batch: int, iterations: int) -> None:
+    """Few distinct best iterations (B = 12 over 2: looked up per iteration) and many (B = 3 over 6: per
+    episode) give what a plain loop finds, ties included (costs are small integers)."""
+    generator = torch.Generator().manual_seed(0)
+    costs = [torch.randint(0, 4, (batch, 5), generator=generator).float() for _ in range(iterations)]
+    sequences = [torch.randn(batch, 5, 2, 3, generator=generator) for _ in range(iterations)]
+    seen = BestSeen(keep=1)
+    for candidates, cost in zip(sequences, costs):
+        seen.add(candidates, cost)
+    expected = []
+    for b in range(batch):
+        flat = [(cost[b, n].item(), i, n) for i, cost in enumerate(costs) for n in range(5)]
+        _, i, n = min(flat)  # lowest cost, then earliest iteration, then first candidate
+        expected.append(sequences[i][b, n])
+    assert torch.equal(seen.result()[0][:, 0], torch.stack(expected))
