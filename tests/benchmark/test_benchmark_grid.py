@@ -199,6 +199,13 @@ def test_tiny_grid_runs_end_to_end_and_resumes(tmp_path: Path) -> None:
     restore(tmp_path, kept)
     assert (tmp_path / RUN_LOG).read_text() == (kept / RUN_LOG).read_text()  # a resumed run appends to it
     assert stages_to_run(bench, all_stages(bench)) == []
+    scratch_eval = next(s for s in all_stages(bench) if s.kind == "plan" and s.cell.get("model") == "scratch")
+    shutil.rmtree(scratch_eval.output)  # unfinished: its fine-tune, restored without weights, runs again
+    assert run_benchmark(bench, progress=False).keys() == {"collect", "finetune", "plan"}
+    assert len(write_report(tmp_path, all_stages(bench))) == len(rows)
+    again = [json.loads(line) for line in (tmp_path / "episodes.jsonl").read_text().splitlines()]
+    untimed = [{k: v for k, v in e.items() if k != "plan_seconds"} for e in (again, episodes) for e in e]
+    assert untimed[: len(again)] == untimed[len(again) :]  # the fine-tune made again: the same model and episodes
     restored = load_file(str(pretrained))  # the seeded random encoder rebuilt, checked by its SHA-256
     assert restored.keys() == trained.keys() and all(torch.equal(restored[k], trained[k]) for k in trained)
     predictor = kept / "run/wall/checkpoints/pretrain/predictor.safetensors"

@@ -86,6 +86,7 @@ def run_stage(bench: DictConfig, stage: Stage) -> float:
     """Compose the stage's config and run it unless done; return the seconds it took (0 when done)."""
     if is_done(bench, stage):
         return 0.0
+    _clear_restored(stage)
     overrides = stage_overrides(bench, stage)
     start = time.perf_counter()
     RUNNERS[stage.kind](compose("config", overrides))
@@ -95,6 +96,18 @@ def run_stage(bench: DictConfig, stage: Stage) -> float:
     write_json_atomic(_record_file(stage), {"overrides": overrides, "seconds": round(seconds, 1),
                                             "threads": torch.get_num_threads(), "machine": machine()})
     return seconds
+
+
+def _clear_restored(stage: Stage) -> None:
+    """Remove the record and done file a snapshot restored for a stage whose products it does not keep (a
+    fine-tune's weights), and then its output folder if empty, so the stage can run again and write it anew
+    (a checkpoint is never written over a folder that is not one)."""
+    if not stage.done_file.exists():
+        return
+    stage.done_file.unlink()
+    _record_file(stage).unlink(missing_ok=True)
+    with contextlib.suppress(OSError):  # not empty: the stage's own writer decides
+        stage.output.rmdir()
 
 
 def stages_to_run(bench: DictConfig, stages: list[Stage]) -> list[Stage]:
