@@ -14,7 +14,9 @@ fine-tunes start from), without their encoder: a checkpoint of ``encoder.weights
 seeded random ViT (86 MB), which restore rebuilds and checks against the SHA-256 kept beside the
 predictor (2 MB). restore copies ``run/`` back into a run folder: the benchmark then skips the finished
 evaluations, the fine-tunes and corpora only they needed, and the pretraining
-(``worldplan.benchmark.runner.stages_to_run``), and the log when the run folder has none.
+(``worldplan.benchmark.runner.stages_to_run``), and the log when the run folder has none. A fine-tune that
+an unfinished evaluation needs is trained again from its seed (its weights are not kept; the same model on
+the same machine).
 """
 
 from __future__ import annotations
