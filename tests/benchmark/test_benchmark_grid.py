@@ -177,6 +177,8 @@ def test_tiny_grid_runs_end_to_end_and_resumes(tmp_path: Path) -> None:
     runs = sorted((v["init"], v["size"], len(v["model_mse"])) for v in validation)
     assert runs == [("pretrained", 2, 2), ("scratch", 2, 2)]  # tiny eval_horizon
     assert "pretrained" in (tmp_path / "efficiency.md").read_text()
+    assert {v["precision"] for v in validation} == {"fp32"}  # train.amp=auto on a CPU
+    assert "Fine-tunes trained in: fp32 (2)." in (tmp_path / "efficiency.md").read_text()
     times = json.loads((tmp_path / "run_times.json").read_text())
     assert {kind: times[kind]["stages"] for kind in spent} == {"collect": 2, "pretrain": 1, "finetune": 2, "plan": 3}
     assert times["by_env"]["wall"] == {kind: times[kind] for kind in spent}  # one env: its times are the run's

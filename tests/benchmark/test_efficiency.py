@@ -105,3 +105,17 @@ def test_while_a_run_misses_a_seed_the_success_columns_use_the_paired_tasks_only
     thirty = next(r for r in size_table(rows, "wall") if r["size"] == 30)
     assert (thirty["pretrained"], thirty["scratch"], thirty["pairs"]) == (0.25, 0.5, 4)
     assert thirty["difference"] == pytest.approx(thirty["pretrained"] - thirty["scratch"])
+
+
+@pytest.mark.parametrize("precisions, expected", [
+    (["fp32", "fp32"], "Fine-tunes trained in: fp32 (2)."),
+    (["fp32", None], "Fine-tunes trained in: fp32 (1), not recorded (1)."),
+    (["fp32", "bf16"], "**Fine-tunes trained in mixed precisions: bf16 (1), fp32 (1)**"),
+])
+def test_the_report_names_the_training_precisions_and_flags_a_mix(tmp_path: Path, precisions: list, expected: str
+                                                                  ) -> None:
+    (tmp_path / "episodes.jsonl").write_text("".join(json.dumps(r) + "\n" for r in _grid()))
+    validation = [{"env": "wall", "init": init, "size": 10, "seed": 0, "model_mse": [0.1], "copy_last_mse": [0.3],
+                   "precision": precision} for init, precision in zip(("pretrained", "scratch"), precisions)]
+    (tmp_path / "validation.jsonl").write_text("".join(json.dumps(r) + "\n" for r in validation))
+    assert expected in write_efficiency_report(tmp_path)

@@ -15,7 +15,7 @@ largest size (none when scratch at the largest size is not above random actions 
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -156,6 +156,21 @@ def validation_table(records: Sequence[dict[str, Any]], env: str) -> list[dict[s
     return table
 
 
+def precision_note(records: Sequence[dict[str, Any]], env: str) -> str:
+    """One line naming the precisions ``env``'s fine-tunes trained in, flagged where they differ: a grid resumed
+    on a machine whose ``train.amp=auto`` resolves otherwise (a bf16 GPU after CPUs) compares models trained
+    in two precisions, which changed results here (docs/results.md: Wall's grid on an AMX machine)."""
+    counts = Counter(r.get("precision") or "not recorded" for r in records if r["env"] == env)
+    if not counts:
+        return ""
+    listed = ", ".join(f"{name} ({count})" for name, count in sorted(counts.items()))
+    known = [name for name in counts if name != "not recorded"]
+    if len(known) > 1:
+        return (f"**Fine-tunes trained in mixed precisions: {listed}**; rows may compare models trained in "
+                "different precisions (`validation.jsonl` says which).")
+    return f"Fine-tunes trained in: {listed}."
+
+
 def plot_success_vs_size(path: Path, rows: Sequence[dict[str, Any]], env: str) -> None:
     """Success vs fine-tuning set size for one env: a line per (planner, init), one colour per planner
     (pretrained solid, scratch dashed), seed spread shaded, oracle and random as horizontal lines."""
@@ -231,7 +246,7 @@ def write_efficiency_report(folder: Path) -> str:
         held_out = validation_table(validation, env)
         if held_out:
             section += ["Held-out latent MSE per rollout step (mean over seeds):", "",
-                        markdown_table(held_out, float_format=".2g"), ""]
+                        markdown_table(held_out, float_format=".2g"), "", precision_note(validation, env), ""]
         sections.append("\n".join(section))
     text = "\n".join(["# Data efficiency: pretrained vs scratch", "",
                       "Success pooled over seeds; difference = pretrained - scratch on the same tasks, paired "

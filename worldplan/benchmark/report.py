@@ -85,7 +85,8 @@ def plot_success_vs_time(path: Path, rows: Sequence[dict[str, Any]]) -> None:
 
 
 def validation_records(stages: Sequence[Stage]) -> list[dict[str, Any]]:
-    """One record per finished fine-tuning: its cell and held-out latent errors per rollout step."""
+    """One record per finished fine-tuning: its cell, held-out latent errors per rollout step and the precision it
+    trained in."""
     records = []
     for stage in stages:
         if stage.kind == "finetune" and stage.done_file.exists():
@@ -94,7 +95,8 @@ def validation_records(stages: Sequence[Stage]) -> list[dict[str, Any]]:
             records.append({"env": stage.env, "init": saved["init"], "size": len(saved["train_episodes"]),
                             "seed": saved["seed"], "step": metrics["step"], "model_mse": metrics["model_mse"],
                             "shuffled_actions_mse": metrics["shuffled_actions_mse"],
-                            "copy_last_mse": metrics["copy_last_mse"], "windows": metrics["windows"]})
+                            "copy_last_mse": metrics["copy_last_mse"], "windows": metrics["windows"],
+                            "precision": saved.get("precision")})  # what train.amp resolved to (older: None)
     return records
 
 
