@@ -13,7 +13,7 @@ from safetensors.torch import load_file, save_file
 
 from worldplan.benchmark.grid import all_stages, relevant_overrides, report_stages, stage_overrides
 from worldplan.benchmark.report import write_report
-from worldplan.benchmark.runner import RUN_LOG, STAGE_RECORD, run_benchmark, stages_to_run
+from worldplan.benchmark.runner import RUN_LOG, STAGE_RECORD, run_benchmark, stages_to_run, warn_mixed_precision
 from worldplan.benchmark.snapshot import restore, save
 from worldplan.config import compose
 from worldplan.data.collect import episode_seed
@@ -144,6 +144,19 @@ def test_a_stage_nothing_needs_is_not_checked_so_a_process_beside_may_be_writing
     assert stages_to_run(bench, [pretrained_finetune, scratch_finetune, scratch_plan]) == []
     with pytest.raises(ValueError, match="made with other settings"):  # where it is needed, it is checked
         stages_to_run(bench, stages)
+
+
+@pytest.mark.parametrize("finished_in, warned", [("bf16", True), ("fp32", False), (None, False)])
+def test_a_fine_tune_to_run_in_another_precision_than_the_finished_ones_is_warned_of(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture, finished_in: str | None, warned: bool) -> None:
+    bench = _bench(tmp_path, "benchmark.planners=[cem]", "benchmark.sizes=[2]", "benchmark.baselines=[]")
+    stages = all_stages(bench)
+    to_run, finished = [s for s in stages if s.kind == "finetune"]
+    finished.output.mkdir(parents=True)
+    finished.done_file.write_text(json.dumps({"precision": finished_in}))  # None: a record older than precision
+    with caplog.at_level("WARNING"):
+        warn_mixed_precision(bench, stages, [to_run])  # this CPU trains in fp32 (train.amp=auto)
+    assert ("finished fine-tunes trained in bf16; here the remaining ones would train in fp32" in caplog.text) == warned
 
 
 def test_a_stage_is_compared_only_by_the_settings_it_reads(tmp_path: Path) -> None:

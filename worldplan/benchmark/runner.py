@@ -26,6 +26,7 @@ from worldplan.atomic import write_json_atomic
 from worldplan.benchmark.grid import STAGE_RECORD, Stage, all_stages, made_alike, stage_overrides
 from worldplan.benchmark.reuse import reuse_finished
 from worldplan.config import compose
+from worldplan.models.precision import resolve_train_dtype
 from worldplan.provenance import machine
 
 logger = logging.getLogger(__name__)
@@ -130,6 +131,31 @@ def stages_to_run(bench: DictConfig, stages: list[Stage]) -> list[Stage]:
     return todo[::-1]
 
 
+def warn_mixed_precision(bench: DictConfig, stages: list[Stage], todo: list[Stage]) -> None:
+    """Warn, once per env, when a fine-tune to run would train in another precision than that env's finished
+    ones: a grid resumed where ``train.amp=auto`` resolves otherwise (a bf16 GPU after CPUs) would compare
+    models trained in two precisions, which changed results here (Wall's grid on an AMX machine). The report
+    flags such a mix too (``efficiency.precision_note``)."""
+    finished: dict[str, set[str]] = {}
+    for stage in stages:
+        if stage.kind == "finetune" and stage not in todo and stage.done_file.exists():
+            precision = json.loads(stage.done_file.read_text()).get("precision")  # older records have none
+            if precision:
+                finished.setdefault(stage.env, set()).add(precision)
+    for stage in todo:
+        if stage.kind != "finetune" or not finished.get(stage.env):
+            continue
+        cfg = compose("config", stage_overrides(bench, stage))
+        now = resolve_train_dtype(str(cfg.train.amp), str(cfg.device))
+        if finished[stage.env] != {now}:
+            logger.warning("%s: its finished fine-tunes trained in %s; here the remaining ones would train in %s "
+                           "(train.amp=%s, device=%s), so the report would compare models of two precisions. To "
+                           "match, finish the grid on the kind of machine that trained them (CUDA_VISIBLE_DEVICES= "
+                           "trains on the CPU) or use another benchmark.out", stage.env,
+                           ", ".join(sorted(finished[stage.env])), now, cfg.train.amp, cfg.device)
+            finished[stage.env] = set()  # warned: once per env
+
+
 def _label(stage: Stage) -> str:
     return f"{stage.kind} {stage.env} {stage.done_file.parent.name}"
 
@@ -174,6 +200,7 @@ def _run_stages(bench: DictConfig, progress: bool) -> dict[str, float]:
     if bench.get("reuse_from"):
         reuse_finished(bench, stages)
     todo = stages_to_run(bench, stages)
+    warn_mixed_precision(bench, stages, todo)
     jobs = int(bench.get("jobs") or 1)
     if jobs < 1:
         raise ValueError(f"benchmark.jobs={jobs}: use 1 (stages in this process) or more worker processes")
