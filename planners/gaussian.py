@@ -14,8 +14,8 @@ import torch
 from torch import Tensor
 
 from worldplan.planners.base import CostFn, PlanResult
+from worldplan.planners.best_seen import BestSeen
 from worldplan.planners.sampling import (
-    BestSeen,
     SearchResult,
     as_bounds,
     clamp_bounds,

@@ -16,8 +16,8 @@ import torch
 from torch import Tensor
 
 from worldplan.planners.base import CostFn, PlanResult
+from worldplan.planners.best_seen import BestSeen
 from worldplan.planners.sampling import (
-    BestSeen,
     NonFiniteGradientError,
     as_bounds,
     check_cost_shape,

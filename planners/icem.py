@@ -18,9 +18,9 @@ import torch
 from torch import Tensor
 
 from worldplan.planners.base import CostFn
+from worldplan.planners.best_seen import BestSeen
 from worldplan.planners.cem import CEM
 from worldplan.planners.sampling import (
-    BestSeen,
     SearchResult,
     colored_noise,
     initial_mean,

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from worldplan.planners.sampling import BestSeen, NonFiniteCostError
+from worldplan.planners.best_seen import BestSeen
+from worldplan.planners.sampling import NonFiniteCostError
 
 
 def _candidates(values: list[list[float]]) -> torch.Tensor:
