@@ -132,10 +132,10 @@ def stages_to_run(bench: DictConfig, stages: list[Stage]) -> list[Stage]:
 
 
 def warn_mixed_precision(bench: DictConfig, stages: list[Stage], todo: list[Stage]) -> None:
-    """Warn, once per env, when a fine-tune to run would train in another precision than that env's finished
-    ones: a grid resumed where ``train.amp=auto`` resolves otherwise (a bf16 GPU after CPUs) would compare
-    models trained in two precisions, which changed results here (Wall's grid on an AMX machine). The report
-    flags such a mix too (``efficiency.precision_note``)."""
+    """Warn when the first fine-tune to run of an env would train in another precision than that env's finished
+    ones (one config composed per env): a grid resumed where ``train.amp=auto`` resolves otherwise (a bf16 GPU
+    after CPUs) would compare models trained in two precisions, which changed results here (Wall's grid on an
+    AMX machine). The report flags such a mix too (``efficiency.precision_note``)."""
     finished: dict[str, set[str]] = {}
     for stage in stages:
         if stage.kind == "finetune" and stage not in todo and stage.done_file.exists():
@@ -143,17 +143,17 @@ def warn_mixed_precision(bench: DictConfig, stages: list[Stage], todo: list[Stag
             if precision:
                 finished.setdefault(stage.env, set()).add(precision)
     for stage in todo:
-        if stage.kind != "finetune" or not finished.get(stage.env):
+        if stage.kind != "finetune" or stage.env not in finished:
             continue
+        trained = finished.pop(stage.env)
         cfg = compose("config", stage_overrides(bench, stage))
         now = resolve_train_dtype(str(cfg.train.amp), str(cfg.device))
-        if finished[stage.env] != {now}:
+        if trained != {now}:
             logger.warning("%s: its finished fine-tunes trained in %s; here the remaining ones would train in %s "
                            "(train.amp=%s, device=%s), so the report would compare models of two precisions. To "
                            "match, finish the grid on the kind of machine that trained them (CUDA_VISIBLE_DEVICES= "
-                           "trains on the CPU) or use another benchmark.out", stage.env,
-                           ", ".join(sorted(finished[stage.env])), now, cfg.train.amp, cfg.device)
-            finished[stage.env] = set()  # warned: once per env
+                           "trains on the CPU) or use another benchmark.out", stage.env, ", ".join(sorted(trained)),
+                           now, cfg.train.amp, cfg.device)
 
 
 def _label(stage: Stage) -> str:
